@@ -1,0 +1,104 @@
+#include "app/config.hpp"
+
+#include <charconv>
+#include <cstdlib>
+#include <iostream>
+#include <stdexcept>
+#include <string_view>
+
+namespace app {
+
+namespace {
+
+long long parse_number(std::string_view name, std::string_view value, long long min, long long max) {
+    long long v = 0;
+    auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
+    if (ec != std::errc{} || p != value.data() + value.size() || v < min || v > max)
+        throw std::invalid_argument(std::string(name) + ": expected a whole number from " + std::to_string(min) +
+                                    " to " + std::to_string(max) + ", got '" + std::string(value) + "'");
+    return v;
+}
+
+bool parse_bool(std::string_view name, std::string_view v) {
+    if (v == "1" || v == "true" || v == "on" || v == "yes") return true;
+    if (v == "0" || v == "false" || v == "off" || v == "no") return false;
+    throw std::invalid_argument(std::string(name) + ": expected 0 or 1, got '" + std::string(v) + "'");
+}
+
+// One table of settings, read from the environment first and then from flags.
+void apply(config& c, std::string_view key, std::string_view value) {
+    using ms = std::chrono::milliseconds;
+    if (key == "PORT") c.http.port = static_cast<unsigned short>(parse_number(key, value, 0, 65535));
+    else if (key == "BIND_ADDRESS") c.http.address = value;
+    else if (key == "WORKERS") c.http.workers = static_cast<std::size_t>(parse_number(key, value, 0, 256));
+    else if (key == "DATABASE_URL") c.database_url = value;
+    else if (key == "DB_POOL_MAX") c.pool_max = static_cast<std::size_t>(parse_number(key, value, 0, 10000));
+    else if (key == "DB_AUTO_PIPELINE") c.auto_pipeline = parse_bool(key, value);
+    else if (key == "REQUEST_DEADLINE_MS") c.http.request_deadline = ms(parse_number(key, value, 1, 3600000));
+    else if (key == "IDLE_TIMEOUT_MS") c.http.idle_timeout = ms(parse_number(key, value, 1, 3600000));
+    else if (key == "HEADER_TIMEOUT_MS") c.http.header_timeout = ms(parse_number(key, value, 1, 3600000));
+    else if (key == "SHUTDOWN_GRACE_MS") c.http.shutdown_grace = ms(parse_number(key, value, 0, 3600000));
+    else if (key == "MAX_CONNECTIONS") c.http.max_connections = static_cast<std::size_t>(parse_number(key, value, 1, 10000000));
+    else throw std::invalid_argument("unknown setting " + std::string(key));
+}
+
+constexpr const char* keys[] = {"PORT", "BIND_ADDRESS", "WORKERS", "DATABASE_URL", "DB_POOL_MAX", "DB_AUTO_PIPELINE",
+                                "REQUEST_DEADLINE_MS", "IDLE_TIMEOUT_MS", "HEADER_TIMEOUT_MS", "SHUTDOWN_GRACE_MS",
+                                "MAX_CONNECTIONS"};
+
+}  // namespace
+
+std::string usage() {
+    return "usage: pgcoro-server [serve|migrate] [--flag=value ...]\n"
+           "\n"
+           "Every setting is an environment variable and the same as a flag\n"
+           "(PORT or --port, DB_POOL_MAX or --db-pool-max):\n"
+           "  PORT                 HTTP port (default 8080; 0 picks a free one)\n"
+           "  BIND_ADDRESS         address to listen on (default 0.0.0.0)\n"
+           "  WORKERS              event loops, one per thread (default: one per core)\n"
+           "  DATABASE_URL         libpq connection string (required)\n"
+           "  DB_POOL_MAX          database connections per process (default 4 per worker)\n"
+           "  DB_AUTO_PIPELINE     share connections among concurrent statements (default 1)\n"
+           "  REQUEST_DEADLINE_MS  per-request deadline (default 30000)\n"
+           "  IDLE_TIMEOUT_MS      keep-alive idle timeout (default 60000)\n"
+           "  HEADER_TIMEOUT_MS    time to receive a request's headers (default 10000)\n"
+           "  SHUTDOWN_GRACE_MS    time in-flight requests get on SIGTERM (default 10000)\n"
+           "  MAX_CONNECTIONS      open HTTP connections before accepting pauses (default 20000)\n"
+           "  PGCORO_LOG_LEVEL     debug | info | warn | error (default info; debug logs every request)\n"
+           "\n"
+           "  --help, --version\n";
+}
+
+std::optional<config> load_config(int argc, char** argv) {
+    config c;
+    for (auto* k : keys)
+        if (const char* v = std::getenv(k); v && *v) apply(c, k, v);
+    for (int i = 1; i < argc; ++i) {
+        std::string_view a = argv[i];
+        if (a == "--help" || a == "-h") {
+            std::cout << usage();
+            return std::nullopt;
+        }
+        if (a == "--version") {
+            std::cout << "pgcoro-server 0.1.0\n";
+            return std::nullopt;
+        }
+        if (a == "serve" || a == "migrate") {
+            c.command = a;
+            continue;
+        }
+        if (a.substr(0, 2) != "--") throw std::invalid_argument("unexpected argument '" + std::string(a) + "'");
+        auto eq = a.find('=');
+        std::string key(a.substr(2, eq == std::string_view::npos ? std::string_view::npos : eq - 2));
+        std::string value;
+        if (eq != std::string_view::npos) value = a.substr(eq + 1);
+        else if (i + 1 < argc) value = argv[++i];
+        else throw std::invalid_argument("--" + key + " needs a value");
+        for (auto& ch : key) ch = ch == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+        apply(c, key, value);
+    }
+    if (c.database_url.empty()) throw std::invalid_argument("DATABASE_URL is not set (or pass --database-url)");
+    return c;
+}
+
+}  // namespace app

@@ -1,0 +1,27 @@
+// app/config.hpp — the server's settings, from environment variables and the same as
+// command-line flags (flags win). Validated at start with clear messages.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+
+#include "net/server.hpp"
+
+namespace app {
+
+struct config {
+    net::server_options http;
+    std::string database_url;      // DATABASE_URL / --database-url
+    std::size_t pool_max = 0;      // DB_POOL_MAX / --db-pool-max: connections per process (0: 4 per worker)
+    bool auto_pipeline = true;     // DB_AUTO_PIPELINE / --db-auto-pipeline=0|1
+    std::string command = "serve"; // serve | migrate
+};
+
+// Parses env and argv. Returns nullopt after printing --help or --version; throws
+// std::invalid_argument with a message naming the bad setting.
+std::optional<config> load_config(int argc, char** argv);
+
+std::string usage();
+
+}  // namespace app

@@ -1,0 +1,65 @@
+// pgcoro-server: wires configuration, the HTTP server, the per-worker database pools and
+// the domain's routes; stops gracefully on SIGINT/SIGTERM.
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <iostream>
+#include <thread>
+
+#include "app/config.hpp"
+#include "domain/common/services.hpp"
+#include "domain/health/health.hpp"
+#include "net/log.hpp"
+#include "net/server.hpp"
+
+int main(int argc, char** argv) {
+    std::optional<app::config> cfg;
+    try {
+        cfg = app::load_config(argc, argv);
+    } catch (const std::exception& e) {
+        std::cerr << "pgcoro-server: " << e.what() << "\n\n" << app::usage();
+        return 2;
+    }
+    if (!cfg) return 0;
+
+    try {
+        net::router routes;
+        domain::services svc;
+        domain::register_health(routes, svc);
+
+        net::server server(cfg->http, routes);
+        server.listen();
+
+        // One pool shard per worker, bound to its event loop.
+        std::size_t n = server.workers();
+        std::size_t total = cfg->pool_max ? cfg->pool_max : 4 * n;
+        for (std::size_t i = 0; i < n; ++i) {
+            pgcoro::pool_options po;
+            po.connection.conninfo = cfg->database_url;
+            po.connection.connect_timeout = std::chrono::seconds(2);
+            po.max_size = std::max<std::size_t>(1, total / n + (i < total % n ? 1 : 0));
+            po.acquire_timeout = std::chrono::seconds(2);
+            po.auto_pipeline = cfg->auto_pipeline;
+            svc.pools.push_back(std::make_unique<pgcoro::pool>(server.executor(i), po));
+        }
+        server.on_worker_stop = [&svc](std::size_t worker) { svc.pools.at(worker)->close(); };
+
+        boost::asio::io_context signals_ioc;
+        boost::asio::signal_set signals(signals_ioc, SIGINT, SIGTERM);
+        signals.async_wait([&](boost::system::error_code ec, int sig) {
+            if (ec) return;
+            net::log::info("signal {}: shutting down", sig);
+            server.stop();
+        });
+        std::thread signal_thread([&] { signals_ioc.run(); });
+
+        net::log::info("listening on {}:{} with {} workers", cfg->http.address, server.port(), n);
+        server.run();
+        signals_ioc.stop();
+        signal_thread.join();
+        net::log::info("stopped");
+        return 0;
+    } catch (const std::exception& e) {
+        net::log::error("fatal: {}", e.what());
+        return 1;
+    }
+}

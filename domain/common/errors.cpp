@@ -1,0 +1,63 @@
+#include "domain/common/errors.hpp"
+
+#include <pgcoro/error.hpp>
+
+#include "net/log.hpp"
+
+namespace domain {
+
+using net::http::status;
+
+net::http_error to_http_error(std::exception_ptr ep) {
+    try {
+        std::rethrow_exception(ep);
+    } catch (const net::http_error& e) {
+        return e;
+    } catch (const pgcoro::error& e) {
+        switch (e.kind()) {
+        case pgcoro::errc::connect_failed:
+        case pgcoro::errc::connection_lost:
+        case pgcoro::errc::pool_timeout:
+        case pgcoro::errc::pool_closed:
+        case pgcoro::errc::timeout: {
+            net::log::warn("database unavailable: {}", e.what());
+            net::http_error out(status::service_unavailable, "DATABASE_UNAVAILABLE", "the database is unavailable");
+            out.headers.emplace_back("Retry-After", "1");
+            return out;
+        }
+        case pgcoro::errc::retry_exhausted: {
+            net::http_error out(status::service_unavailable, "RETRY_EXHAUSTED",
+                                "the transaction could not complete because of conflicting updates; retry");
+            out.headers.emplace_back("Retry-After", "1");
+            return out;
+        }
+        default:
+            if (pgcoro::is_connection_error(e)) {
+                net::http_error out(status::service_unavailable, "DATABASE_UNAVAILABLE", "the database is unavailable");
+                out.headers.emplace_back("Retry-After", "1");
+                return out;
+            }
+            net::log::error("database error: {}", e.what());
+            return net::http_error(status::internal_server_error, "INTERNAL", "internal server error");
+        }
+    } catch (const std::exception& e) {
+        net::log::error("unhandled error: {}", e.what());
+    } catch (...) {
+        net::log::error("unhandled non-standard exception");
+    }
+    return net::http_error(status::internal_server_error, "INTERNAL", "internal server error");
+}
+
+void route(net::router& r, net::http::verb method, std::string pattern, net::handler h) {
+    r.add(method, std::move(pattern), [h = std::move(h)](net::request_context& ctx) -> boost::asio::awaitable<net::response> {
+        std::exception_ptr failure;
+        try {
+            co_return co_await h(ctx);
+        } catch (...) {
+            failure = std::current_exception();
+        }
+        throw to_http_error(failure);
+    });
+}
+
+}  // namespace domain

@@ -1,0 +1,23 @@
+// domain/common/services.hpp — what handlers share: one pgcoro pool per server worker
+// (each bound to that worker's event loop, so a request's queries stay on its thread).
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <vector>
+
+#include <pgcoro/pool.hpp>
+
+namespace domain {
+
+struct services {
+    std::vector<std::unique_ptr<pgcoro::pool>> pools;  // indexed by worker
+
+    pgcoro::pool& pool(std::size_t worker) { return *pools.at(worker); }
+
+    // The sum over all shards; safe from any thread.
+    pgcoro::pool_stats pool_stats() const;
+    pgcoro::transaction_stats tx_stats() const;
+};
+
+}  // namespace domain

@@ -1,0 +1,60 @@
+// net/server.hpp — the HTTP/1.1 server: one event loop (io_context) per worker thread,
+// each with its own listening socket on the same port (SO_REUSEPORT), so a request is
+// read, handled and answered on one thread.
+#pragma once
+
+#include <atomic>
+#include <boost/asio/any_io_executor.hpp>
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "net/router.hpp"
+
+namespace net {
+
+struct server_options {
+    std::string address = "0.0.0.0";
+    unsigned short port = 8080;           // 0: any free port (see server::port())
+    std::size_t workers = 0;              // 0: one per core
+    std::size_t header_limit = 16 * 1024; // bytes; over it: 431
+    std::size_t body_limit = 1024 * 1024; // bytes; over it: 413
+    std::chrono::milliseconds header_timeout = std::chrono::seconds(10);  // from the first byte
+    std::chrono::milliseconds idle_timeout = std::chrono::seconds(60);    // keep-alive, between requests
+    std::chrono::milliseconds request_deadline = std::chrono::seconds(30);
+    std::chrono::milliseconds shutdown_grace = std::chrono::seconds(10);
+    std::size_t max_connections = 20000;  // per server; accepting pauses beyond it
+};
+
+class server {
+public:
+    server(server_options options, const router& routes);
+    ~server();
+
+    // Called on each worker's thread before it serves, and after it stops serving
+    // (to open and close per-worker resources such as a database pool shard).
+    std::function<void(std::size_t worker, boost::asio::any_io_executor)> on_worker_start;
+    std::function<void(std::size_t worker)> on_worker_stop;
+
+    // Binds the listeners (throws on failure). After it, port() is the bound port.
+    void listen();
+    // Serves until stop(); returns once every worker has finished.
+    void run();
+    // Graceful: stop accepting, finish in-flight requests within shutdown_grace, close
+    // idle keep-alive connections. Thread-safe; callable from a signal handler's loop.
+    void stop();
+
+    unsigned short port() const noexcept;
+    std::size_t workers() const noexcept;
+    std::size_t open_connections() const noexcept;
+    boost::asio::any_io_executor executor(std::size_t worker) const;
+
+    struct impl;
+
+private:
+    std::unique_ptr<impl> impl_;
+};
+
+}  // namespace net

@@ -1,0 +1,135 @@
+// pgcoro/pool.hpp — an async connection pool bound to one executor.
+//
+// acquire() hands out a connection for exclusive use (FIFO waiters, acquire timeout);
+// execute()/query() run autocommit statements, and with auto_pipeline (the default)
+// many concurrent statements share one connection in pipeline mode. transact() (in
+// transaction.hpp) runs a retried transaction. Like a connection, a pool is used from
+// the thread that runs its executor; stats() may be read from any thread.
+//
+// A server with one event loop per core keeps one pool per loop ("shards").
+#pragma once
+
+#include <atomic>
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <type_traits>
+
+#include "pgcoro/connection.hpp"
+#include "pgcoro/options.hpp"
+
+namespace pgcoro {
+
+class transaction;
+
+namespace detail {
+struct pool_impl;
+struct pool_entry;
+
+template <typename A>
+struct awaitable_value;
+template <typename T>
+struct awaitable_value<asio::awaitable<T>> {
+    using type = T;
+};
+}  // namespace detail
+
+// A snapshot of a pool's state and counters.
+struct pool_stats {
+    std::size_t total = 0;     // open connections, including ones being opened
+    std::size_t idle = 0;      // open, unused
+    std::size_t in_use = 0;    // held by acquire() or running shared statements
+    std::size_t waiting = 0;   // acquirers queued
+    std::size_t max = 0;
+    std::uint64_t acquire_count = 0;
+    std::uint64_t acquire_timeouts = 0;
+    std::chrono::nanoseconds acquire_wait{0};  // total time acquirers spent waiting
+    std::uint64_t connects = 0;
+    std::uint64_t connect_failures = 0;
+};
+
+// Counters of transact(): read by the metrics endpoint.
+struct transaction_stats {
+    std::uint64_t attempts = 0;
+    std::uint64_t commits = 0;
+    std::uint64_t retries_serialization = 0;  // 40001
+    std::uint64_t retries_deadlock = 0;       // 40P01
+    std::uint64_t retries_connection = 0;     // connection lost before COMMIT was sent
+    std::uint64_t exhausted = 0;
+    std::uint64_t unknown_outcomes = 0;
+};
+
+// A connection held for exclusive use; returned to the pool when destroyed. A
+// connection left broken, inside a transaction or with requests in flight is closed
+// instead of being handed out again.
+class pooled_connection {
+public:
+    pooled_connection() = default;
+    pooled_connection(pooled_connection&&) noexcept = default;
+    pooled_connection& operator=(pooled_connection&&) noexcept;
+    ~pooled_connection();
+
+    connection& operator*() noexcept;
+    connection* operator->() noexcept;
+    explicit operator bool() const noexcept { return entry_ != nullptr; }
+    void discard() noexcept;  // close it rather than return it
+    void reset() noexcept;    // return it now
+
+    pooled_connection(std::shared_ptr<detail::pool_impl> pool, std::shared_ptr<detail::pool_entry> entry);
+
+private:
+    std::shared_ptr<detail::pool_impl> pool_;
+    std::shared_ptr<detail::pool_entry> entry_;
+};
+
+class pool {
+public:
+    pool(asio::any_io_executor ex, pool_options options);
+    ~pool();  // closes the pool
+    pool(const pool&) = delete;
+    pool& operator=(const pool&) = delete;
+
+    // Throws errc::pool_timeout after options.acquire_timeout (or at once when
+    // max_waiters are already queued), errc::connect_failed when a needed connection
+    // cannot be opened, errc::cancelled, errc::pool_closed.
+    asio::awaitable<pooled_connection> acquire();
+
+    // Autocommit statements, pipelined on shared connections when auto_pipeline is on.
+    asio::awaitable<result> execute(statement s);
+    asio::awaitable<std::vector<outcome>> execute(batch b);
+    template <typename... Args>
+    asio::awaitable<result> query(std::string sql, const Args&... args) {
+        return execute(statement::make(std::move(sql), args...));
+    }
+
+    // Runs body(transaction&) in a transaction, retried on serialization failures and
+    // deadlocks as options say; returns the body's value. Defined in transaction.hpp.
+    template <typename F>
+    auto transact(transaction_options options, F body)
+        -> asio::awaitable<typename detail::awaitable_value<std::invoke_result_t<F&, transaction&>>::type>;
+    template <typename F>
+    auto transact(F body) {
+        return transact(transaction_options{}, std::move(body));
+    }
+
+    pool_stats stats() const;
+    transaction_stats tx_stats() const;
+    const pool_options& options() const noexcept;
+    asio::any_io_executor get_executor() const noexcept;
+
+    // Stops handing out connections, fails waiters with pool_closed and closes idle
+    // connections; held ones close when returned.
+    void close();
+
+    // Type-erased transaction loop behind transact(), compiled once.
+    asio::awaitable<void> run_transaction(const transaction_options& options,
+                                          std::function<asio::awaitable<void>(transaction&)> body);
+
+private:
+    std::shared_ptr<detail::pool_impl> impl_;
+};
+
+}  // namespace pgcoro

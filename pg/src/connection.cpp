@@ -1,0 +1,507 @@
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/associated_cancellation_slot.hpp>
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "connection_impl.hpp"
+
+namespace pgcoro {
+
+namespace detail {
+
+namespace {
+
+// PQcancel blocks (it opens a new connection to the server), so it runs here, off the
+// event loops. Created on first use: programs that never cancel never start it.
+asio::thread_pool& blocking_pool() {
+    static asio::thread_pool pool(1);
+    return pool;
+}
+
+std::string field(const PGresult* r, int code) {
+    const char* v = PQresultErrorField(r, code);
+    return v ? std::string(v) : std::string();
+}
+
+std::string trimmed(const char* s) {
+    std::string m = s ? s : "";
+    while (!m.empty() && (m.back() == '\n' || m.back() == ' ')) m.pop_back();
+    return m;
+}
+
+}  // namespace
+
+error error_from_result(const PGresult* r) {
+    diagnostics d;
+    d.sqlstate = field(r, PG_DIAG_SQLSTATE);
+    d.severity = field(r, PG_DIAG_SEVERITY_NONLOCALIZED);
+    d.message = field(r, PG_DIAG_MESSAGE_PRIMARY);
+    d.detail = field(r, PG_DIAG_MESSAGE_DETAIL);
+    d.hint = field(r, PG_DIAG_MESSAGE_HINT);
+    d.constraint = field(r, PG_DIAG_CONSTRAINT_NAME);
+    d.table = field(r, PG_DIAG_TABLE_NAME);
+    d.column = field(r, PG_DIAG_COLUMN_NAME);
+    d.routine = field(r, PG_DIAG_SOURCE_FUNCTION);
+    if (d.message.empty()) d.message = trimmed(PQresultErrorMessage(r));
+    std::string what = d.sqlstate.empty() ? d.message : d.sqlstate + ": " + d.message;
+    return error(errc::sql, std::move(what), std::move(d));
+}
+
+connection_impl::connection_impl(asio::any_io_executor e, connect_options o)
+    : ex(std::move(e)), options(std::move(o)), socket(ex) {}
+
+connection_impl::~connection_impl() {
+    if (socket.is_open()) socket.release();  // libpq owns the descriptor
+    if (conn) PQfinish(conn);
+}
+
+error connection_impl::last_error(errc kind) const {
+    return error(kind, conn ? trimmed(PQerrorMessage(conn)) : std::string("out of memory"));
+}
+
+asio::awaitable<void> connection_impl::connect() {
+    using namespace asio::experimental::awaitable_operators;
+    // Pin the session settings the text decoders depend on.
+    const char* keys[] = {"dbname", "options", "application_name", "client_encoding", nullptr};
+    const char* values[] = {options.conninfo.c_str(),
+                            "-c DateStyle=ISO,MDY -c TimeZone=UTC -c extra_float_digits=3 -c IntervalStyle=iso_8601",
+                            options.application_name.c_str(), "UTF8", nullptr};
+    conn = PQconnectStartParams(keys, values, /*expand_dbname=*/1);
+    if (!conn || PQstatus(conn) == CONNECTION_BAD) throw last_error(errc::connect_failed);
+
+    asio::steady_timer deadline(ex, options.connect_timeout);
+    PostgresPollingStatusType poll = PGRES_POLLING_WRITING;
+    for (;;) {
+        if (poll == PGRES_POLLING_OK) break;
+        if (poll == PGRES_POLLING_FAILED) throw last_error(errc::connect_failed);
+        int fd = PQsocket(conn);
+        if (fd < 0) throw last_error(errc::connect_failed);
+        // libpq may move to another socket (another host, SSL fallback): follow it.
+        if (!socket.is_open() || socket.native_handle() != fd) {
+            if (socket.is_open()) socket.release();
+            socket.assign(fd);
+        }
+        auto which = poll == PGRES_POLLING_READING ? asio::posix::stream_descriptor::wait_read
+                                                   : asio::posix::stream_descriptor::wait_write;
+        // The socket wait reports errors as a value: `||` waits for the first *success*,
+        // and a refused connection must end the wait at once, not at the deadline.
+        auto r = co_await (socket.async_wait(which, asio::as_tuple(asio::use_awaitable)) ||
+                           deadline.async_wait(asio::use_awaitable));
+        if (r.index() == 1) throw error(errc::timeout, "connect timed out");
+        poll = PQconnectPoll(conn);
+    }
+
+    if (PQsetnonblocking(conn, 1) != 0 || PQenterPipelineMode(conn) != 1)
+        throw last_error(errc::connect_failed);
+    PQsetNoticeReceiver(
+        conn,
+        [](void* arg, const PGresult* r) {
+            auto* self = static_cast<connection_impl*>(arg);
+            if (self->options.on_notice) self->options.on_notice(trimmed(PQresultErrorMessage(r)));
+        },
+        this);
+    canceller = std::shared_ptr<PGcancel>(PQgetCancel(conn), [](PGcancel* c) {
+        if (c) PQfreeCancel(c);
+    });
+    reading = true;
+    asio::co_spawn(ex, [self = shared_from_this()] { return self->read_loop(); }, asio::detached);
+}
+
+// The single reader: waits for the socket to become readable, lets libpq consume what
+// arrived, and hands complete results to the requests in order. It keeps reading while
+// idle too, so a server-side disconnect is noticed before the pool hands us out.
+asio::awaitable<void> connection_impl::read_loop() {
+    auto self = shared_from_this();
+    while (!broken) {
+        boost::system::error_code ec;
+        co_await socket.async_wait(asio::posix::stream_descriptor::wait_read,
+                                   asio::redirect_error(asio::use_awaitable, ec));
+        if (broken) break;
+        if (ec) {
+            if (ec == asio::error::operation_aborted) continue;
+            close("socket wait failed");
+            break;
+        }
+        if (!PQconsumeInput(conn)) {
+            fail_all(last_error(errc::connection_lost));
+            break;
+        }
+        process_input();
+        if (!broken && PQstatus(conn) == CONNECTION_BAD) fail_all(last_error(errc::connection_lost));
+    }
+    reading = false;
+}
+
+asio::awaitable<void> connection_impl::flush_loop() {
+    auto self = shared_from_this();
+    while (!broken) {
+        int r = PQflush(conn);
+        if (r == 0) break;
+        if (r < 0) {
+            fail_all(last_error(errc::connection_lost));
+            break;
+        }
+        boost::system::error_code ec;
+        co_await socket.async_wait(asio::posix::stream_descriptor::wait_write,
+                                   asio::redirect_error(asio::use_awaitable, ec));
+        if (ec && ec != asio::error::operation_aborted) {
+            fail_all(error(errc::connection_lost, "socket wait failed"));
+            break;
+        }
+    }
+    flushing = false;
+}
+
+void connection_impl::flush() {
+    if (flushing || broken) return;
+    int r = PQflush(conn);
+    if (r < 0) {
+        fail_all(last_error(errc::connection_lost));
+    } else if (r == 1) {  // the socket is full: finish when it drains
+        flushing = true;
+        asio::co_spawn(ex, [self = shared_from_this()] { return self->flush_loop(); }, asio::detached);
+    }
+}
+
+void connection_impl::process_input() {
+    while (!queue.empty() && !broken) {
+        if (PQisBusy(conn)) return;
+        PGresult* r = PQgetResult(conn);
+        auto& p = *queue.front();
+        if (p.simple) {
+            if (!r) {  // a script ends at the first NULL; back to pipeline mode
+                in_script = false;
+                auto done = queue.front();
+                queue.pop_front();
+                if (PQenterPipelineMode(conn) != 1) {
+                    fail_all(last_error(errc::protocol));
+                    return;
+                }
+                finish(*done);
+                continue;
+            }
+            result owned(r);
+            auto st = PQresultStatus(r);
+            if ((st == PGRES_FATAL_ERROR) && p.outcomes.front().ok())
+                p.outcomes.front().failure = error_from_result(r);
+            continue;
+        }
+        if (!r) {  // the end of one item's results
+            ++p.current;
+            continue;
+        }
+        result owned(r);
+        auto status = PQresultStatus(r);
+        if (status == PGRES_PIPELINE_SYNC) {
+            auto done = queue.front();
+            queue.pop_front();
+            finish(*done);
+            continue;
+        }
+        if (p.current >= p.items.size()) {
+            fail_all(error(errc::protocol, "more results than statements"));
+            return;
+        }
+        const item& it = p.items[p.current];
+        bool failed = status == PGRES_FATAL_ERROR || status == PGRES_PIPELINE_ABORTED ||
+                      status == PGRES_BAD_RESPONSE || status == PGRES_NONFATAL_ERROR;
+        if (it.kind == item::prepare) {
+            if (failed && it.prepared_as) {
+                it.prepared_as->failure = error_from_result(r);
+                auto c = cache.find(it.prepared_as->key);
+                if (c != cache.end() && *c->second == it.prepared_as) {
+                    lru.erase(c->second);
+                    cache.erase(c);
+                }
+            }
+            continue;
+        }
+        if (it.kind == item::ignore) continue;
+        auto& out = p.outcomes[it.index];
+        if (status == PGRES_PIPELINE_ABORTED) {
+            // Not run because an earlier statement of the same request failed.
+            for (auto& o : p.outcomes)
+                if (o.failure) { out.failure = o.failure; break; }
+            if (!out.failure) out.failure = error(errc::sql, "statement not run: an earlier statement failed");
+        } else if (failed) {
+            // A statement whose prepare failed reports the prepare's error (the real
+            // cause, a syntax error say), not "prepared statement does not exist".
+            if (it.prepared_as && it.prepared_as->failure) out.failure = it.prepared_as->failure;
+            else out.failure = error_from_result(r);
+        } else {
+            out.rows = std::move(owned);
+        }
+    }
+}
+
+// Completions are posted, never run inline: the awaiting coroutine may resume into code
+// that submits to, or destroys, this very connection.
+void connection_impl::deliver(request_handler h, std::exception_ptr e, std::vector<outcome> v) {
+    asio::get_associated_cancellation_slot(h).clear();
+    asio::post(ex, [h = std::move(h), e, v = std::move(v)]() mutable { std::move(h)(e, std::move(v)); });
+}
+
+void connection_impl::finish(pending& p) {
+    if (!p.handler) return;  // cancelled: its results are dropped
+    auto h = std::move(*p.handler);
+    p.handler.reset();
+    deliver(std::move(h), nullptr, std::move(p.outcomes));
+}
+
+void connection_impl::fail_all(const error& e) {
+    broken = true;
+    auto q = std::move(queue);
+    queue.clear();
+    for (auto& p : q) {
+        if (!p->handler) continue;
+        auto h = std::move(*p->handler);
+        p->handler.reset();
+        deliver(std::move(h), std::make_exception_ptr(e), {});
+    }
+    if (socket.is_open()) socket.cancel();
+}
+
+void connection_impl::close(const char* why) noexcept {
+    if (!broken) fail_all(error(errc::connection_lost, why));
+    if (socket.is_open()) socket.cancel();
+}
+
+void connection_impl::request_server_cancel() {
+    if (!canceller || broken) return;
+    asio::post(blocking_pool(), [c = canceller] {
+        char buf[256];
+        PQcancel(c.get(), buf, sizeof buf);  // best effort; the drain handles the rest
+    });
+}
+
+// The awaiting coroutine was cancelled: answer it at once. The request stays in the
+// queue so its results are drained and dropped, keeping the connection usable; when it
+// is the one running on the server, the server is asked to cancel it too.
+void connection_impl::on_cancel(const std::shared_ptr<pending>& p) {
+    if (!p->handler) return;
+    bool running = !queue.empty() && queue.front() == p;
+    auto h = std::move(*p->handler);
+    p->handler.reset();
+    deliver(std::move(h), std::make_exception_ptr(error(errc::cancelled, "statement cancelled")), {});
+    if (running) request_server_cancel();
+}
+
+void connection_impl::attach(std::shared_ptr<pending> p, request_handler handler) {
+    auto slot = asio::get_associated_cancellation_slot(handler);
+    p->handler.emplace(std::move(handler));
+    if (slot.is_connected()) {
+        slot.assign([w = std::weak_ptr<pending>(p), self = weak_from_this()](asio::cancellation_type t) {
+            if ((t & (asio::cancellation_type::terminal | asio::cancellation_type::partial |
+                      asio::cancellation_type::total)) == asio::cancellation_type::none)
+                return;
+            auto s = self.lock();
+            auto op = w.lock();
+            if (s && op) s->on_cancel(op);
+        });
+    }
+    queue.push_back(std::move(p));
+}
+
+std::shared_ptr<prepared> connection_impl::prepare_cached(const statement& s,
+                                                          std::vector<std::shared_ptr<prepared>>& evicted,
+                                                          bool& fresh) {
+    std::string key = s.sql;
+    key.push_back('\0');
+    for (auto& prm : s.params) key += std::to_string(prm.type) + ",";
+    auto it = cache.find(key);
+    if (it != cache.end()) {
+        lru.splice(lru.begin(), lru, it->second);
+        fresh = false;
+        return *it->second;
+    }
+    auto entry = std::make_shared<prepared>();
+    entry->key = key;
+    entry->name = "pgcoro_" + std::to_string(next_statement_id++);
+    lru.push_front(entry);
+    cache.emplace(std::move(key), lru.begin());
+    while (lru.size() > options.statement_cache_capacity) {
+        evicted.push_back(lru.back());
+        cache.erase(lru.back()->key);
+        lru.pop_back();
+    }
+    fresh = true;
+    return entry;
+}
+
+void connection_impl::submit(std::vector<statement> statements, request_handler handler) {
+    auto fail_now = [&](const error& e) { deliver(std::move(handler), std::make_exception_ptr(e), {}); };
+    if (broken) return fail_now(error(errc::connection_lost, "the connection is closed"));
+    if (in_script) return fail_now(error(errc::protocol, "a script is running on this connection"));
+
+    std::vector<const char*> values;
+    std::vector<int> lengths;
+    std::vector<Oid> types;
+    auto fill = [&](const statement& s) {
+        values.clear();
+        lengths.clear();
+        types.clear();
+        for (auto& prm : s.params) {
+            values.push_back(prm.value ? prm.value->c_str() : nullptr);
+            lengths.push_back(prm.value ? static_cast<int>(prm.value->size()) : 0);
+            types.push_back(prm.type);
+        }
+    };
+    auto lost = [&] { return last_error(errc::connection_lost); };
+
+    // New prepared statements go first, each group ending in its own Sync, so that a
+    // failure elsewhere in this request can never undo a prepare other requests rely on.
+    auto p = std::make_shared<pending>();
+    p->outcomes.resize(statements.size());
+    std::vector<std::shared_ptr<prepared>> uses(statements.size());
+    if (options.statement_cache_capacity > 0) {
+        auto prep = std::make_shared<pending>();
+        std::vector<std::shared_ptr<prepared>> evicted;
+        for (std::size_t i = 0; i < statements.size(); ++i) {
+            bool fresh = false;
+            uses[i] = prepare_cached(statements[i], evicted, fresh);
+            if (!fresh) continue;
+            fill(statements[i]);
+            if (!PQsendPrepare(conn, uses[i]->name.c_str(), statements[i].sql.c_str(),
+                               static_cast<int>(types.size()), types.data()))
+                return fail_all(lost()), fail_now(lost());
+            prep->items.push_back({item::prepare, 0, uses[i]});
+        }
+        for (auto& e : evicted) {
+            std::string sql = "DEALLOCATE " + e->name;
+            if (!PQsendQueryParams(conn, sql.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0))
+                return fail_all(lost()), fail_now(lost());
+            prep->items.push_back({item::ignore, 0, nullptr});
+        }
+        if (!prep->items.empty()) {
+            if (!PQpipelineSync(conn)) return fail_all(lost()), fail_now(lost());
+            queue.push_back(std::move(prep));
+        }
+    }
+
+    for (std::size_t i = 0; i < statements.size(); ++i) {
+        fill(statements[i]);
+        int ok = uses[i] ? PQsendQueryPrepared(conn, uses[i]->name.c_str(), static_cast<int>(values.size()),
+                                               values.data(), lengths.data(), nullptr, 0)
+                         : PQsendQueryParams(conn, statements[i].sql.c_str(), static_cast<int>(values.size()),
+                                             types.data(), values.data(), lengths.data(), nullptr, 0);
+        if (!ok) return fail_all(lost()), fail_now(lost());
+        p->items.push_back({item::statement, i, uses[i]});
+    }
+    if (!PQpipelineSync(conn)) return fail_all(lost()), fail_now(lost());
+    attach(std::move(p), std::move(handler));
+    flush();
+}
+
+void connection_impl::submit_script(std::string sql, request_handler handler) {
+    auto fail_now = [&](const error& e) { deliver(std::move(handler), std::make_exception_ptr(e), {}); };
+    if (broken) return fail_now(error(errc::connection_lost, "the connection is closed"));
+    if (!queue.empty() || in_script)
+        return fail_now(error(errc::protocol, "execute_script needs the connection to itself"));
+    if (PQexitPipelineMode(conn) != 1) return fail_now(last_error(errc::protocol));
+    if (!PQsendQuery(conn, sql.c_str())) return fail_now(last_error(errc::connection_lost));
+    in_script = true;
+    auto p = std::make_shared<pending>();
+    p->simple = true;
+    p->outcomes.resize(1);
+    attach(std::move(p), std::move(handler));
+    flush();
+}
+
+}  // namespace detail
+
+// --- the public handle
+
+// Closes the connection when the last handle goes: the reader coroutine keeps the
+// implementation alive, so the handles' lifetime is tracked separately.
+struct connection::owner {
+    explicit owner(std::shared_ptr<detail::connection_impl> i) : impl(std::move(i)) {}
+    owner(const owner&) = delete;
+    owner& operator=(const owner&) = delete;
+    std::shared_ptr<detail::connection_impl> impl;
+    ~owner() {
+        if (impl) impl->close("connection closed");
+    }
+};
+
+connection::connection(std::shared_ptr<detail::connection_impl> impl)
+    : owner_(std::make_shared<owner>(std::move(impl))) {}
+
+asio::awaitable<connection> connection::connect(asio::any_io_executor ex, connect_options options) {
+    auto impl = std::make_shared<detail::connection_impl>(ex, std::move(options));
+    try {
+        co_await impl->connect();
+    } catch (...) {
+        impl->broken = true;
+        throw;
+    }
+    co_return connection(std::move(impl));
+}
+
+namespace {
+template <typename Init>
+asio::awaitable<std::vector<outcome>> run_request(Init init) {
+    return asio::async_initiate<decltype(asio::use_awaitable), void(std::exception_ptr, std::vector<outcome>)>(
+        [init = std::move(init)](auto handler) mutable { init(detail::request_handler(std::move(handler))); },
+        asio::use_awaitable);
+}
+}  // namespace
+
+asio::awaitable<std::vector<outcome>> connection::execute(batch b) {
+    if (!owner_) throw error(errc::connection_lost, "empty connection handle");
+    auto impl = owner_->impl;
+    // The operation is built before co_await, never as a temporary inside it: GCC 12
+    // destroys such temporaries twice.
+    auto op = run_request(
+        [impl, s = std::move(b.statements)](detail::request_handler h) mutable { impl->submit(std::move(s), std::move(h)); });
+    co_return co_await std::move(op);
+}
+
+asio::awaitable<result> connection::execute(statement s) {
+    if (!owner_) throw error(errc::connection_lost, "empty connection handle");
+    auto impl = owner_->impl;
+    std::vector<statement> one;
+    one.push_back(std::move(s));
+    auto op = run_request(
+        [impl, s = std::move(one)](detail::request_handler h) mutable { impl->submit(std::move(s), std::move(h)); });
+    auto out = co_await std::move(op);
+    co_return out.at(0).value();
+}
+
+asio::awaitable<void> connection::execute_script(std::string sql) {
+    if (!owner_) throw error(errc::connection_lost, "empty connection handle");
+    auto impl = owner_->impl;
+    auto op = run_request(
+        [impl, sql = std::move(sql)](detail::request_handler h) mutable { impl->submit_script(std::move(sql), std::move(h)); });
+    auto out = co_await std::move(op);
+    out.at(0).value();
+}
+
+bool connection::is_open() const noexcept { return owner_ && !owner_->impl->broken; }
+std::size_t connection::in_flight() const noexcept { return owner_ ? owner_->impl->queue.size() : 0; }
+
+transaction_state connection::state() const noexcept {
+    if (!owner_ || owner_->impl->broken) return transaction_state::unknown;
+    switch (PQtransactionStatus(owner_->impl->conn)) {
+    case PQTRANS_IDLE: return transaction_state::idle;
+    case PQTRANS_INTRANS: return transaction_state::in_transaction;
+    case PQTRANS_INERROR: return transaction_state::failed;
+    case PQTRANS_ACTIVE: return transaction_state::active;
+    default: return transaction_state::unknown;
+    }
+}
+
+int connection::backend_pid() const noexcept { return owner_ ? PQbackendPID(owner_->impl->conn) : 0; }
+asio::any_io_executor connection::get_executor() const noexcept { return owner_ ? owner_->impl->ex : asio::any_io_executor{}; }
+void connection::close() noexcept {
+    if (owner_) owner_->impl->close("connection closed");
+}
+detail::connection_impl* connection::impl() const noexcept { return owner_ ? owner_->impl.get() : nullptr; }
+
+}  // namespace pgcoro

@@ -1,0 +1,91 @@
+// Private: the state behind a pgcoro::connection. Only pg/src includes this (and libpq).
+#pragma once
+
+#include <libpq-fe.h>
+
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <chrono>
+#include <deque>
+#include <exception>
+#include <list>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "pgcoro/connection.hpp"
+
+namespace pgcoro::detail {
+
+using request_handler = asio::any_completion_handler<void(std::exception_ptr, std::vector<outcome>)>;
+
+// A named prepared statement in the per-connection cache.
+struct prepared {
+    std::string key;   // SQL text + parameter types
+    std::string name;  // pgcoro_<n>
+    std::optional<error> failure;  // set when the server refused to prepare it
+};
+
+// What one libpq "query" in the pipeline stands for.
+struct item {
+    enum kind_t { statement, prepare, ignore } kind = statement;
+    std::size_t index = 0;                 // statement: its position in the request
+    std::shared_ptr<prepared> prepared_as; // the cached statement it uses or prepares
+};
+
+// A request in flight: everything up to and including its Sync.
+struct pending {
+    std::vector<item> items;
+    std::size_t current = 0;               // the item whose results arrive now
+    std::vector<outcome> outcomes;
+    std::optional<request_handler> handler; // empty once answered or cancelled
+    bool simple = false;                    // a simple-protocol script, outside pipeline mode
+};
+
+struct connection_impl : std::enable_shared_from_this<connection_impl> {
+    connection_impl(asio::any_io_executor ex, connect_options opts);
+    ~connection_impl();
+
+    asio::awaitable<void> connect();
+    void submit(std::vector<statement> statements, request_handler handler);
+    void submit_script(std::string sql, request_handler handler);
+    void close(const char* why) noexcept;
+
+    // Internals.
+    asio::awaitable<void> read_loop();
+    asio::awaitable<void> flush_loop();
+    void flush();
+    void process_input();
+    void finish(pending& p);
+    void deliver(request_handler h, std::exception_ptr e, std::vector<outcome> v);
+    void fail_all(const error& e);
+    void request_server_cancel();
+    void on_cancel(const std::shared_ptr<pending>& p);
+    void attach(std::shared_ptr<pending> p, request_handler handler);
+    std::shared_ptr<prepared> prepare_cached(const statement& s, std::vector<std::shared_ptr<prepared>>& evicted,
+                                             bool& fresh);
+    error last_error(errc kind) const;
+
+    asio::any_io_executor ex;
+    connect_options options;
+    PGconn* conn = nullptr;
+    std::shared_ptr<PGcancel> canceller;
+    asio::posix::stream_descriptor socket;
+    std::deque<std::shared_ptr<pending>> queue;
+    bool broken = false;
+    bool flushing = false;
+    bool reading = false;
+    bool in_script = false;
+    std::chrono::steady_clock::time_point created = std::chrono::steady_clock::now();
+
+    // LRU of prepared statements: most recently used at the front.
+    std::list<std::shared_ptr<prepared>> lru;
+    std::unordered_map<std::string, std::list<std::shared_ptr<prepared>>::iterator> cache;
+    std::size_t next_statement_id = 0;
+};
+
+error error_from_result(const PGresult* r);
+
+}  // namespace pgcoro::detail

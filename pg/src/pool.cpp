@@ -1,0 +1,356 @@
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <algorithm>
+
+#include "pool_impl.hpp"
+
+namespace pgcoro {
+
+namespace detail {
+
+using clock = std::chrono::steady_clock;
+
+pool_impl::pool_impl(asio::any_io_executor e, pool_options o)
+    : ex(std::move(e)), opts(std::move(o)), maintenance_timer(ex) {
+    if (opts.max_size == 0) opts.max_size = 1;
+    opts.min_size = std::min(opts.min_size, opts.max_size);
+}
+
+void pool_impl::update_gauges() {
+    std::size_t busy = 0;
+    for (auto& e : entries)
+        if (e->exclusive || e->conn.in_flight() > 0) ++busy;
+    g_total = entries.size() + connecting;
+    g_in_use = busy;
+    g_idle = entries.size() - busy;
+    g_waiting = waiters.size();
+}
+
+asio::awaitable<std::shared_ptr<pool_entry>> pool_impl::open_entry(bool exclusive) {
+    auto self = shared_from_this();
+    ++connecting;
+    update_gauges();
+    connection c;
+    try {
+        c = co_await connection::connect(ex, opts.connection);
+    } catch (...) {
+        --connecting;
+        ++connect_failures;
+        update_gauges();
+        wake_one();  // the slot it reserved is free again
+        throw;
+    }
+    --connecting;
+    ++connects;
+    if (closed) {
+        c.close();
+        update_gauges();
+        throw error(errc::pool_closed, "the connection pool is closed");
+    }
+    auto now = clock::now();
+    auto e = std::make_shared<pool_entry>();
+    e->conn = std::move(c);
+    e->created = e->last_used = now;
+    // Up to 10% jitter so connections opened together do not all expire together.
+    auto life = opts.max_lifetime.count();
+    auto jitter = life > 10 ? std::uniform_int_distribution<long long>(0, life / 10)(rng) : 0;
+    e->expires = now + std::chrono::milliseconds(life - jitter);
+    e->exclusive = exclusive;
+    entries.push_back(e);
+    update_gauges();
+    co_return e;
+}
+
+asio::awaitable<std::shared_ptr<pool_entry>> pool_impl::acquire_entry() {
+    auto self = shared_from_this();
+    const auto start = clock::now();
+    const auto deadline = start + opts.acquire_timeout;
+    ++acquire_count;
+    auto waited = [&] {
+        acquire_wait_ns += static_cast<std::uint64_t>(
+            std::chrono::duration_cast<std::chrono::nanoseconds>(clock::now() - start).count());
+    };
+    for (;;) {
+        if (closed) throw error(errc::pool_closed, "the connection pool is closed");
+        auto now = clock::now();
+        // An idle connection: most recently used first, so the hot ones stay warm and
+        // the others age out through idle_timeout.
+        std::shared_ptr<pool_entry> found;
+        for (auto it = entries.rbegin(); it != entries.rend(); ++it) {
+            auto& e = *it;
+            if (e->exclusive || e->conn.in_flight() > 0) continue;
+            if (!e->conn.is_open() || now >= e->expires) continue;  // the maintainer drops them
+            if (!found || e->last_used > found->last_used) found = e;
+        }
+        if (found) {
+            found->exclusive = true;
+            update_gauges();
+            if (now - found->last_used > opts.health_check_after) {
+                bool healthy = true;
+                std::exception_ptr cancelled;
+                try {
+                    co_await found->conn.query("SELECT 1");
+                } catch (const error& err) {
+                    healthy = false;
+                    if (err.kind() == errc::cancelled) cancelled = std::current_exception();
+                } catch (...) {
+                    healthy = false;
+                    cancelled = std::current_exception();
+                }
+                if (!healthy) {
+                    found->exclusive = false;
+                    drop(found);
+                    if (cancelled) std::rethrow_exception(cancelled);
+                    continue;
+                }
+            }
+            waited();
+            co_return found;
+        }
+        if (entries.size() + connecting < opts.max_size) {
+            auto e = co_await open_entry(true);
+            waited();
+            co_return e;
+        }
+        if (waiters.size() >= opts.max_waiters) {
+            ++acquire_timeouts;
+            throw error(errc::pool_timeout, "too many callers waiting for a connection");
+        }
+        waiter w(ex);
+        w.timer.expires_at(deadline);
+        waiters.push_back(&w);
+        update_gauges();
+        boost::system::error_code ec;
+        co_await w.timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        if (auto it = std::find(waiters.begin(), waiters.end(), &w); it != waiters.end()) waiters.erase(it);
+        update_gauges();
+        if (w.handed) {
+            waited();
+            co_return w.handed;
+        }
+        if (w.woken) continue;
+        if (!ec) {
+            ++acquire_timeouts;
+            waited();
+            throw error(errc::pool_timeout, "no database connection became available in time");
+        }
+        throw error(errc::cancelled, "acquire cancelled");
+    }
+}
+
+std::shared_ptr<pool_entry> pool_impl::pick_shared() {
+    std::shared_ptr<pool_entry> best;
+    for (auto& e : entries) {
+        if (e->exclusive || !e->conn.is_open()) continue;
+        if (!best || e->conn.in_flight() < best->conn.in_flight()) best = e;
+    }
+    if (best && best->conn.in_flight() < opts.pipeline_depth) return best;
+    return nullptr;
+}
+
+void pool_impl::release(const std::shared_ptr<pool_entry>& e, bool discard) {
+    e->exclusive = false;
+    e->last_used = clock::now();
+    if (discard || closed || !e->conn.is_open() || e->conn.in_flight() > 0 ||
+        e->conn.state() != transaction_state::idle || e->last_used >= e->expires) {
+        drop(e);
+        return;
+    }
+    became_idle(e);
+}
+
+void pool_impl::became_idle(const std::shared_ptr<pool_entry>& e) {
+    if (!waiters.empty() && !e->exclusive && e->conn.in_flight() == 0 && e->conn.is_open()) {
+        waiter* w = waiters.front();
+        waiters.pop_front();
+        e->exclusive = true;
+        w->handed = e;
+        w->timer.cancel();
+    }
+    update_gauges();
+}
+
+void pool_impl::drop(const std::shared_ptr<pool_entry>& e) {
+    auto it = std::find(entries.begin(), entries.end(), e);
+    if (it == entries.end()) return;
+    e->conn.close();
+    entries.erase(it);
+    wake_one();
+    update_gauges();
+}
+
+void pool_impl::wake_one() {
+    if (waiters.empty() || entries.size() + connecting >= opts.max_size) return;
+    waiter* w = waiters.front();
+    waiters.pop_front();
+    w->woken = true;
+    w->timer.cancel();
+}
+
+void pool_impl::close() {
+    if (closed) return;
+    closed = true;
+    maintenance_timer.cancel();
+    for (auto* w : waiters) {
+        w->woken = true;
+        w->timer.cancel();
+    }
+    waiters.clear();
+    auto idle = entries;
+    for (auto& e : idle)
+        if (!e->exclusive && e->conn.in_flight() == 0) drop(e);
+    update_gauges();
+}
+
+// Background upkeep: close connections idle too long (above min_size), broken or past
+// their lifetime, and keep min_size open. A failed connect is retried on the next tick.
+asio::awaitable<void> pool_impl::maintain() {
+    auto self = shared_from_this();
+    while (!closed) {
+        maintenance_timer.expires_after(std::chrono::seconds(1));
+        boost::system::error_code ec;
+        co_await maintenance_timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        if (closed) break;
+        auto now = clock::now();
+        auto snapshot = entries;
+        for (auto& e : snapshot) {
+            if (e->exclusive || e->conn.in_flight() > 0) continue;
+            bool stale = now - e->last_used > opts.idle_timeout && entries.size() > opts.min_size;
+            if (!e->conn.is_open() || now >= e->expires || stale) drop(e);
+        }
+        while (!closed && entries.size() + connecting < opts.min_size) {
+            try {
+                auto e = co_await open_entry(false);
+                became_idle(e);
+            } catch (const std::exception&) {
+                break;
+            }
+        }
+    }
+}
+
+}  // namespace detail
+
+// --- pooled_connection
+
+pooled_connection::pooled_connection(std::shared_ptr<detail::pool_impl> pool, std::shared_ptr<detail::pool_entry> entry)
+    : pool_(std::move(pool)), entry_(std::move(entry)) {}
+
+pooled_connection& pooled_connection::operator=(pooled_connection&& other) noexcept {
+    if (this != &other) {
+        reset();
+        pool_ = std::move(other.pool_);
+        entry_ = std::move(other.entry_);
+    }
+    return *this;
+}
+
+pooled_connection::~pooled_connection() { reset(); }
+
+connection& pooled_connection::operator*() noexcept { return entry_->conn; }
+connection* pooled_connection::operator->() noexcept { return &entry_->conn; }
+
+void pooled_connection::reset() noexcept {
+    if (entry_ && pool_) pool_->release(entry_, false);
+    entry_.reset();
+    pool_.reset();
+}
+
+void pooled_connection::discard() noexcept {
+    if (entry_ && pool_) pool_->release(entry_, true);
+    entry_.reset();
+    pool_.reset();
+}
+
+// --- pool
+
+pool::pool(asio::any_io_executor ex, pool_options options)
+    : impl_(std::make_shared<detail::pool_impl>(std::move(ex), std::move(options))) {
+    asio::co_spawn(impl_->ex, [impl = impl_] { return impl->maintain(); }, asio::detached);
+}
+
+pool::~pool() { impl_->close(); }
+
+asio::awaitable<pooled_connection> pool::acquire() {
+    auto e = co_await impl_->acquire_entry();
+    co_return pooled_connection(impl_, std::move(e));
+}
+
+namespace {
+// Runs `run` on a shared connection of the pool (auto-pipelining), or on one held for
+// the request when pipelining is off or every connection is taken.
+template <typename T, typename Run>
+asio::awaitable<T> on_shared(std::shared_ptr<detail::pool_impl> impl, Run run) {
+    if (impl->closed) throw error(errc::pool_closed, "the connection pool is closed");
+    std::shared_ptr<detail::pool_entry> e;
+    if (impl->opts.auto_pipeline) {
+        e = impl->pick_shared();
+        if (!e && impl->entries.size() + impl->connecting < impl->opts.max_size)
+            e = co_await impl->open_entry(false);
+    }
+    if (!e) {
+        pooled_connection held(impl, co_await impl->acquire_entry());
+        co_return co_await run(*held);
+    }
+    ++impl->acquire_count;
+    std::exception_ptr failure;
+    std::optional<T> out;
+    try {
+        auto pending = run(e->conn);
+        impl->update_gauges();
+        out.emplace(co_await std::move(pending));
+    } catch (...) {
+        failure = std::current_exception();
+    }
+    e->last_used = std::chrono::steady_clock::now();
+    if (!e->conn.is_open()) impl->drop(e);
+    else if (!e->exclusive && e->conn.in_flight() == 0) impl->became_idle(e);
+    else impl->update_gauges();
+    if (failure) std::rethrow_exception(failure);
+    co_return std::move(*out);
+}
+}  // namespace
+
+asio::awaitable<result> pool::execute(statement s) {
+    return on_shared<result>(impl_, [s = std::move(s)](connection& c) mutable { return c.execute(std::move(s)); });
+}
+
+asio::awaitable<std::vector<outcome>> pool::execute(batch b) {
+    return on_shared<std::vector<outcome>>(impl_,
+                                           [b = std::move(b)](connection& c) mutable { return c.execute(std::move(b)); });
+}
+
+pool_stats pool::stats() const {
+    pool_stats s;
+    s.total = impl_->g_total;
+    s.idle = impl_->g_idle;
+    s.in_use = impl_->g_in_use;
+    s.waiting = impl_->g_waiting;
+    s.max = impl_->opts.max_size;
+    s.acquire_count = impl_->acquire_count;
+    s.acquire_timeouts = impl_->acquire_timeouts;
+    s.acquire_wait = std::chrono::nanoseconds(impl_->acquire_wait_ns.load());
+    s.connects = impl_->connects;
+    s.connect_failures = impl_->connect_failures;
+    return s;
+}
+
+transaction_stats pool::tx_stats() const {
+    transaction_stats s;
+    s.attempts = impl_->tx_attempts;
+    s.commits = impl_->tx_commits;
+    s.retries_serialization = impl_->tx_retry_serialization;
+    s.retries_deadlock = impl_->tx_retry_deadlock;
+    s.retries_connection = impl_->tx_retry_connection;
+    s.exhausted = impl_->tx_exhausted;
+    s.unknown_outcomes = impl_->tx_unknown;
+    return s;
+}
+
+const pool_options& pool::options() const noexcept { return impl_->opts; }
+asio::any_io_executor pool::get_executor() const noexcept { return impl_->ex; }
+void pool::close() { impl_->close(); }
+
+}  // namespace pgcoro

@@ -1,0 +1,62 @@
+// Private: the state behind a pgcoro::pool.
+#pragma once
+
+#include <boost/asio/steady_timer.hpp>
+#include <atomic>
+#include <deque>
+#include <random>
+#include <vector>
+
+#include "pgcoro/pool.hpp"
+
+namespace pgcoro::detail {
+
+struct pool_entry {
+    connection conn;
+    std::chrono::steady_clock::time_point created;
+    std::chrono::steady_clock::time_point last_used;
+    std::chrono::steady_clock::time_point expires;  // max lifetime, jittered
+    bool exclusive = false;                          // held through acquire()
+};
+
+// An acquirer queued for a connection. The timer doubles as the wake-up signal: it
+// expires at the acquire deadline, and is cancelled early when the waiter is served.
+struct waiter {
+    explicit waiter(asio::any_io_executor ex) : timer(std::move(ex)) {}
+    asio::steady_timer timer;
+    std::shared_ptr<pool_entry> handed;  // the connection handed over, if any
+    bool woken = false;                  // woken to retry (capacity freed, pool closed)
+};
+
+struct pool_impl : std::enable_shared_from_this<pool_impl> {
+    pool_impl(asio::any_io_executor ex, pool_options opts);
+
+    asio::awaitable<std::shared_ptr<pool_entry>> acquire_entry();
+    asio::awaitable<std::shared_ptr<pool_entry>> open_entry(bool exclusive);
+    std::shared_ptr<pool_entry> pick_shared();
+    void release(const std::shared_ptr<pool_entry>& e, bool discard);
+    void became_idle(const std::shared_ptr<pool_entry>& e);
+    void drop(const std::shared_ptr<pool_entry>& e);
+    void wake_one();
+    void close();
+    void update_gauges();
+    asio::awaitable<void> maintain();
+
+    asio::any_io_executor ex;
+    pool_options opts;
+    std::vector<std::shared_ptr<pool_entry>> entries;
+    std::size_t connecting = 0;
+    std::deque<waiter*> waiters;
+    bool closed = false;
+    asio::steady_timer maintenance_timer;
+    std::minstd_rand rng{std::random_device{}()};
+
+    // Readable from any thread.
+    std::atomic<std::size_t> g_total{0}, g_idle{0}, g_in_use{0}, g_waiting{0};
+    std::atomic<std::uint64_t> acquire_count{0}, acquire_timeouts{0}, acquire_wait_ns{0}, connects{0},
+        connect_failures{0};
+    std::atomic<std::uint64_t> tx_attempts{0}, tx_commits{0}, tx_retry_serialization{0}, tx_retry_deadlock{0},
+        tx_retry_connection{0}, tx_exhausted{0}, tx_unknown{0};
+};
+
+}  // namespace pgcoro::detail

@@ -1,0 +1,74 @@
+// pg layer: the async connection against the private PostgreSQL.
+#define BOOST_TEST_MODULE pg_connection
+#include <boost/test/unit_test.hpp>
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <pgcoro/pgcoro.hpp>
+
+#include "support/pg_env.hpp"
+
+namespace asio = boost::asio;
+using pgcoro::connection;
+using test_support::run;
+
+namespace {
+pgcoro::connect_options opts() {
+    pgcoro::connect_options o;
+    o.conninfo = test_support::database_url();
+    o.connect_timeout = std::chrono::seconds(3);
+    return o;
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(select_one_through_the_event_loop) {
+    asio::io_context ioc;
+    auto v = run(ioc, [&]() -> asio::awaitable<int> {
+        auto c = co_await connection::connect(ioc.get_executor(), opts());
+        auto r = co_await c.query("SELECT 1 + $1::int", 41);
+        co_return r.scalar<int>();
+    }());
+    BOOST_TEST(v == 42);
+}
+
+BOOST_AUTO_TEST_CASE(sql_error_carries_sqlstate_and_connection_stays_usable) {
+    asio::io_context ioc;
+    run(ioc, [&]() -> asio::awaitable<void> {
+        auto c = co_await connection::connect(ioc.get_executor(), opts());
+        bool thrown = false;
+        try {
+            co_await c.query("SELECT 1/0");
+        } catch (const pgcoro::error& e) {
+            thrown = true;
+            BOOST_TEST(e.kind() == pgcoro::errc::sql);
+            BOOST_TEST(e.sqlstate() == "22012");
+        }
+        BOOST_TEST(thrown);
+        auto r = co_await c.query("SELECT 'still here'::text");
+        BOOST_TEST(r.scalar<std::string>() == "still here");
+    }());
+}
+
+BOOST_AUTO_TEST_CASE(syntax_error_reports_the_parse_error) {
+    asio::io_context ioc;
+    run(ioc, [&]() -> asio::awaitable<void> {
+        auto c = co_await connection::connect(ioc.get_executor(), opts());
+        try {
+            co_await c.query("SELEC 1");
+            BOOST_FAIL("expected a syntax error");
+        } catch (const pgcoro::error& e) {
+            BOOST_TEST(e.sqlstate() == "42601");
+        }
+        BOOST_TEST((co_await c.query("SELECT 2")).scalar<int>() == 2);
+    }());
+}
+
+BOOST_AUTO_TEST_CASE(connect_to_closed_port_fails_fast) {
+    asio::io_context ioc;
+    auto o = opts();
+    o.conninfo = "postgresql://postgres@127.0.0.1:1/postgres";
+    auto start = std::chrono::steady_clock::now();
+    BOOST_CHECK_EXCEPTION(run(ioc, connection::connect(ioc.get_executor(), o)), pgcoro::error,
+                          [](const pgcoro::error& e) { return e.kind() == pgcoro::errc::connect_failed; });
+    BOOST_TEST((std::chrono::steady_clock::now() - start < std::chrono::seconds(2)));
+}
