@@ -10,6 +10,9 @@
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <algorithm>
+#include <cctype>
+
 #include "connection_impl.hpp"
 
 namespace pgcoro {
@@ -213,13 +216,14 @@ void connection_impl::process_input() {
         bool failed = status == PGRES_FATAL_ERROR || status == PGRES_PIPELINE_ABORTED ||
                       status == PGRES_BAD_RESPONSE || status == PGRES_NONFATAL_ERROR;
         if (it.kind == item::prepare) {
-            if (failed && it.prepared_as) {
-                it.prepared_as->failure = error_from_result(r);
-                auto c = cache.find(it.prepared_as->key);
-                if (c != cache.end() && *c->second == it.prepared_as) {
-                    lru.erase(c->second);
-                    cache.erase(c);
-                }
+            if (!it.prepared_as) continue;
+            if (failed) {
+                // Refused, or never run because an earlier statement failed: forget it,
+                // and let the statement that needed it report the real cause.
+                if (status != PGRES_PIPELINE_ABORTED) it.prepared_as->failure = error_from_result(r);
+                forget(it.prepared_as);
+            } else {
+                it.prepared_as->ready = true;
             }
             continue;
         }
@@ -309,6 +313,30 @@ void connection_impl::attach(std::shared_ptr<pending> p, request_handler handler
     queue.push_back(std::move(p));
 }
 
+void connection_impl::forget(const std::shared_ptr<prepared>& entry) {
+    auto c = cache.find(entry->key);
+    if (c != cache.end() && *c->second == entry) {
+        lru.erase(c->second);
+        cache.erase(c);
+    }
+}
+
+namespace {
+// Transaction control and one-off names (savepoints) are not worth a cache slot, and
+// must not be prepared ahead: a Parse is refused inside a failed transaction.
+bool cacheable(std::string_view sql) {
+    while (!sql.empty() && (sql.front() == ' ' || sql.front() == '\n' || sql.front() == '\t')) sql.remove_prefix(1);
+    for (std::string_view kw : {"BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE", "START", "END", "ABORT",
+                                "DEALLOCATE", "SET", "RESET", "PREPARE", "LISTEN", "UNLISTEN"}) {
+        if (sql.size() >= kw.size() &&
+            std::equal(kw.begin(), kw.end(), sql.begin(), [](char a, char b) { return a == std::toupper(b); }) &&
+            (sql.size() == kw.size() || !std::isalnum(static_cast<unsigned char>(sql[kw.size()]))))
+            return false;
+    }
+    return true;
+}
+}  // namespace
+
 std::shared_ptr<prepared> connection_impl::prepare_cached(const statement& s,
                                                           std::vector<std::shared_ptr<prepared>>& evicted,
                                                           bool& fresh) {
@@ -355,44 +383,48 @@ void connection_impl::submit(std::vector<statement> statements, request_handler 
     };
     auto lost = [&] { return last_error(errc::connection_lost); };
 
-    // New prepared statements go first, each group ending in its own Sync, so that a
-    // failure elsewhere in this request can never undo a prepare other requests rely on.
+    // Evicted statements are closed in a group of their own, ahead of the request.
     auto p = std::make_shared<pending>();
     p->outcomes.resize(statements.size());
+    std::vector<std::shared_ptr<prepared>> evicted;
     std::vector<std::shared_ptr<prepared>> uses(statements.size());
+    std::vector<bool> fresh(statements.size(), false);
     if (options.statement_cache_capacity > 0) {
-        auto prep = std::make_shared<pending>();
-        std::vector<std::shared_ptr<prepared>> evicted;
         for (std::size_t i = 0; i < statements.size(); ++i) {
-            bool fresh = false;
-            uses[i] = prepare_cached(statements[i], evicted, fresh);
-            if (!fresh) continue;
-            fill(statements[i]);
-            if (!PQsendPrepare(conn, uses[i]->name.c_str(), statements[i].sql.c_str(),
-                               static_cast<int>(types.size()), types.data()))
-                return fail_all(lost()), fail_now(lost());
-            prep->items.push_back({item::prepare, 0, uses[i]});
+            if (!cacheable(statements[i].sql)) continue;
+            bool is_new = false;
+            uses[i] = prepare_cached(statements[i], evicted, is_new);
+            fresh[i] = is_new;
         }
+    }
+    if (!evicted.empty()) {
+        auto closing = std::make_shared<pending>();
         for (auto& e : evicted) {
             std::string sql = "DEALLOCATE " + e->name;
             if (!PQsendQueryParams(conn, sql.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0))
                 return fail_all(lost()), fail_now(lost());
-            prep->items.push_back({item::ignore, 0, nullptr});
+            closing->items.push_back({item::ignore, 0, nullptr});
         }
-        if (!prep->items.empty()) {
-            if (!PQpipelineSync(conn)) return fail_all(lost()), fail_now(lost());
-            queue.push_back(std::move(prep));
-        }
+        if (!PQpipelineSync(conn)) return fail_all(lost()), fail_now(lost());
+        queue.push_back(std::move(closing));
     }
 
     for (std::size_t i = 0; i < statements.size(); ++i) {
         fill(statements[i]);
-        int ok = uses[i] ? PQsendQueryPrepared(conn, uses[i]->name.c_str(), static_cast<int>(values.size()),
-                                               values.data(), lengths.data(), nullptr, 0)
-                         : PQsendQueryParams(conn, statements[i].sql.c_str(), static_cast<int>(values.size()),
-                                             types.data(), values.data(), lengths.data(), nullptr, 0);
+        auto& use = uses[i];
+        if (use && fresh[i]) {
+            if (!PQsendPrepare(conn, use->name.c_str(), statements[i].sql.c_str(), static_cast<int>(types.size()),
+                               types.data()))
+                return fail_all(lost()), fail_now(lost());
+            p->items.push_back({item::prepare, i, use});
+        }
+        bool named = use && (fresh[i] || use->ready);
+        int ok = named ? PQsendQueryPrepared(conn, use->name.c_str(), static_cast<int>(values.size()), values.data(),
+                                             lengths.data(), nullptr, 0)
+                       : PQsendQueryParams(conn, statements[i].sql.c_str(), static_cast<int>(values.size()),
+                                           types.data(), values.data(), lengths.data(), nullptr, 0);
         if (!ok) return fail_all(lost()), fail_now(lost());
-        p->items.push_back({item::statement, i, uses[i]});
+        p->items.push_back({item::statement, i, named ? use : nullptr});
     }
     if (!PQpipelineSync(conn)) return fail_all(lost()), fail_now(lost());
     attach(std::move(p), std::move(handler));

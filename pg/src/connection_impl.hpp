@@ -22,9 +22,13 @@ namespace pgcoro::detail {
 using request_handler = asio::any_completion_handler<void(std::exception_ptr, std::vector<outcome>)>;
 
 // A named prepared statement in the per-connection cache.
+// Its Parse travels in the same request as its first execution (so a ROLLBACK TO
+// SAVEPOINT earlier in that request has already run); other requests use the name only
+// once the server has confirmed it (`ready`), and send the SQL unnamed until then.
 struct prepared {
     std::string key;   // SQL text + parameter types
     std::string name;  // pgcoro_<n>
+    bool ready = false;
     std::optional<error> failure;  // set when the server refused to prepare it
 };
 
@@ -66,6 +70,7 @@ struct connection_impl : std::enable_shared_from_this<connection_impl> {
     void attach(std::shared_ptr<pending> p, request_handler handler);
     std::shared_ptr<prepared> prepare_cached(const statement& s, std::vector<std::shared_ptr<prepared>>& evicted,
                                              bool& fresh);
+    void forget(const std::shared_ptr<prepared>& entry);
     error last_error(errc kind) const;
 
     asio::any_io_executor ex;

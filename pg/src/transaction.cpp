@@ -150,7 +150,12 @@ asio::awaitable<void> pool::run_transaction(const transaction_options& o,
 
     for (int attempt = 1;; ++attempt) {
         ++impl->tx_attempts;
-        if (!restart_in_place) held = co_await acquire();
+        // A retry keeps its connection (unless it broke): going back to the end of the
+        // pool's queue would add a wait to every conflict.
+        if (!held || !held->is_open()) {
+            if (held) held.discard();
+            held = co_await acquire();
+        }
         transaction tx(*held, o);
         tx.set_attempt(attempt);
         if (restart_in_place) tx.restart_at_savepoint();
@@ -205,9 +210,9 @@ asio::awaitable<void> pool::run_transaction(const transaction_options& o,
         if (!restart_in_place) {
             co_await tx.rollback();  // ROLLBACK before sleeping: release locks for the others
             if (what == next::retry_connection) held.discard();
-            else held.reset();
         }
         if (exhausted) {
+            held.reset();
             ++impl->tx_exhausted;
             throw error(errc::retry_exhausted, "transaction retry budget exhausted after " + std::to_string(attempt) +
                                                    " attempts: " + last->what(),

@@ -50,9 +50,9 @@ struct transaction_options {
     bool read_only = false;
     // Retry policy: attempt n (n >= 1) sleeps a uniformly random time in
     // [0, min(backoff_cap, backoff_base * 2^(n-1))] ("full jitter") before running again.
-    int max_attempts = 10;
-    std::chrono::milliseconds backoff_base = 2ms;
-    std::chrono::milliseconds backoff_cap = 200ms;
+    int max_attempts = 30;
+    std::chrono::milliseconds backoff_base = 5ms;
+    std::chrono::milliseconds backoff_cap = 250ms;
     std::chrono::milliseconds deadline = 10s;  // overall, across attempts
     // CockroachDB's client-side retry protocol (SAVEPOINT cockroach_restart).
     bool cockroach_savepoint = false;

@@ -1,0 +1,158 @@
+// pg layer: the pool under concurrency, its limits, timeouts, and recovery.
+#define BOOST_TEST_MODULE pg_pool
+#include <boost/test/unit_test.hpp>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <pgcoro/pgcoro.hpp>
+
+#include "support/pg_env.hpp"
+
+namespace asio = boost::asio;
+using namespace pgcoro;
+using test_support::run;
+
+namespace {
+
+pool_options popts(std::size_t max) {
+    pool_options o;
+    o.connection.conninfo = test_support::database_url();
+    o.connection.application_name = "pgcoro_pool_test";
+    o.max_size = max;
+    return o;
+}
+
+asio::awaitable<void> wait_until(asio::io_context& ioc, const std::function<bool()>& done) {
+    asio::steady_timer t(ioc);
+    while (!done()) {
+        t.expires_after(std::chrono::milliseconds(2));
+        co_await t.async_wait(asio::use_awaitable);
+    }
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(thousand_coroutines_through_eight_connections) {
+    asio::io_context ioc;
+    run(ioc, [&]() -> asio::awaitable<void> {
+        pool p(ioc.get_executor(), popts(8));
+        constexpr int n = 1000;
+        int ok = 0, done = 0;
+        for (int i = 0; i < n; ++i)
+            asio::co_spawn(
+                ioc,
+                [&, i]() -> asio::awaitable<void> {
+                    auto r = co_await p.query("SELECT $1::int * 2", i);
+                    if (r.scalar<int>() == i * 2) ++ok;
+                    ++done;
+                },
+                asio::detached);
+        co_await wait_until(ioc, [&] { return done == n; });
+        BOOST_TEST(ok == n);
+        BOOST_TEST(p.stats().total <= 8u);
+    }());
+}
+
+BOOST_AUTO_TEST_CASE(two_hundred_acquirers_never_exceed_max_and_are_served_in_order) {
+    asio::io_context ioc;
+    run(ioc, [&]() -> asio::awaitable<void> {
+        auto o = popts(10);
+        o.acquire_timeout = std::chrono::seconds(20);
+        pool p(ioc.get_executor(), o);
+        pool observer_pool(ioc.get_executor(), popts(1));
+        constexpr int n = 200;
+        std::vector<int> order;
+        std::int64_t most_on_server = 0;
+        int done = 0;
+        for (int i = 0; i < n; ++i) {
+            asio::co_spawn(
+                ioc,
+                [&, i]() -> asio::awaitable<void> {
+                    auto c = co_await p.acquire();
+                    order.push_back(i);
+                    co_await c->query("SELECT pg_sleep(0.005)");
+                    ++done;
+                },
+                asio::detached);
+        }
+        while (done < n) {
+            auto r = co_await observer_pool.query(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pgcoro_pool_test' AND pid <> "
+                "pg_backend_pid()");
+            most_on_server = std::max(most_on_server, r.scalar<std::int64_t>());
+        }
+        BOOST_TEST(most_on_server <= 10);
+        BOOST_TEST(most_on_server >= 2);
+        BOOST_TEST(p.stats().total <= 10u);
+        // The first ten open connections of their own (in whatever order their connects
+        // finish); everyone after them waits in the FIFO and is served in arrival order.
+        std::vector<int> waited;
+        for (int i : order)
+            if (i >= 10) waited.push_back(i);
+        BOOST_TEST(std::is_sorted(waited.begin(), waited.end()));
+        BOOST_TEST(p.stats().acquire_count >= static_cast<std::uint64_t>(n));
+    }());
+}
+
+BOOST_AUTO_TEST_CASE(acquire_timeout_is_its_own_error_kind) {
+    asio::io_context ioc;
+    run(ioc, [&]() -> asio::awaitable<void> {
+        auto o = popts(1);
+        o.acquire_timeout = std::chrono::milliseconds(100);
+        pool p(ioc.get_executor(), o);
+        auto held = co_await p.acquire();
+        auto start = std::chrono::steady_clock::now();
+        errc kind{};
+        try {
+            co_await p.acquire();
+        } catch (const error& e) {
+            kind = e.kind();
+        }
+        BOOST_TEST((kind == errc::pool_timeout));
+        BOOST_TEST((std::chrono::steady_clock::now() - start < std::chrono::seconds(1)));
+        BOOST_TEST(p.stats().acquire_timeouts == 1u);
+    }());
+}
+
+BOOST_AUTO_TEST_CASE(terminated_connection_is_replaced) {
+    asio::io_context ioc;
+    run(ioc, [&]() -> asio::awaitable<void> {
+        pool p(ioc.get_executor(), popts(2));
+        pool killer(ioc.get_executor(), popts(1));
+        int pid = 0;
+        {
+            auto c = co_await p.acquire();
+            pid = c->backend_pid();
+        }
+        co_await killer.query("SELECT pg_terminate_backend($1)", pid);
+        // The pool notices the closed socket (or the failed statement) and hands out
+        // another connection.
+        bool lost = false;
+        try {
+            co_await p.query("SELECT 1");
+        } catch (const error& e) {
+            lost = e.kind() == errc::connection_lost;
+        }
+        auto r = co_await p.query("SELECT pg_backend_pid()");
+        BOOST_TEST(r.scalar<int>() != pid);
+        (void)lost;  // either outcome is correct, depending on whether the FATAL arrived first
+    }());
+}
+
+BOOST_AUTO_TEST_CASE(dirty_connection_is_not_handed_out) {
+    asio::io_context ioc;
+    run(ioc, [&]() -> asio::awaitable<void> {
+        pool p(ioc.get_executor(), popts(1));
+        int pid = 0;
+        {
+            auto c = co_await p.acquire();
+            pid = c->backend_pid();
+            co_await c->query("BEGIN");  // returned inside a transaction
+        }
+        auto c = co_await p.acquire();
+        BOOST_TEST(c->backend_pid() != pid);
+        BOOST_TEST((c->state() == transaction_state::idle));
+    }());
+}

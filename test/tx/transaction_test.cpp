@@ -1,0 +1,239 @@
+// Transactions: retries with backoff on serialization failures, errors that must not be
+// retried, savepoints, and a backend killed mid-transaction.
+#define BOOST_TEST_MODULE tx_transaction
+#include <boost/test/unit_test.hpp>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <iostream>
+#include <random>
+#include <pgcoro/pgcoro.hpp>
+
+#include "support/pg_env.hpp"
+
+namespace asio = boost::asio;
+using namespace pgcoro;
+using test_support::run;
+
+namespace {
+
+pool_options popts(std::size_t max) {
+    pool_options o;
+    o.connection.conninfo = test_support::database_url();
+    o.max_size = max;
+    o.acquire_timeout = std::chrono::seconds(30);
+    return o;
+}
+
+asio::awaitable<void> wait_until(asio::io_context& ioc, const std::function<bool()>& done) {
+    asio::steady_timer t(ioc);
+    while (!done()) {
+        t.expires_after(std::chrono::milliseconds(2));
+        co_await t.async_wait(asio::use_awaitable);
+    }
+}
+
+struct domain_error : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(bank_transfers_keep_the_total_under_serializable_conflicts) {
+    asio::io_context ioc;
+    run(ioc, [&]() -> asio::awaitable<void> {
+        pool p(ioc.get_executor(), popts(16));
+        co_await p.query("DROP TABLE IF EXISTS tx_bank");
+        co_await p.query("CREATE TABLE tx_bank (id int PRIMARY KEY, balance bigint NOT NULL)");
+        co_await p.query("INSERT INTO tx_bank SELECT g, 1000 FROM generate_series(1, 16) g");
+
+        constexpr int workers = 64, transfers = 2000;
+        int next = 0, done = 0, failed = 0;
+        for (int w = 0; w < workers; ++w) {
+            asio::co_spawn(
+                ioc,
+                [&, w]() -> asio::awaitable<void> {
+                    std::minstd_rand rng(w + 1);
+                    while (next < transfers) {
+                        ++next;
+                        int from = static_cast<int>(rng() % 16) + 1;
+                        int to = static_cast<int>(rng() % 15) + 1;
+                        if (to >= from) ++to;
+                        std::int64_t amount = static_cast<std::int64_t>(rng() % 50) + 1;
+                        try {
+                            co_await p.transact([&](transaction& tx) -> asio::awaitable<void> {
+                                auto r = co_await tx.query("SELECT balance FROM tx_bank WHERE id = $1", from);
+                                if (r.scalar<std::int64_t>() < amount) co_return;  // read-check-write
+                                co_await tx.query("UPDATE tx_bank SET balance = balance - $2 WHERE id = $1", from, amount);
+                                co_await tx.query("UPDATE tx_bank SET balance = balance + $2 WHERE id = $1", to, amount);
+                            });
+                        } catch (const std::exception& e) {
+                            ++failed;
+                            std::cerr << "transfer failed: " << e.what() << "\n";
+                        }
+                        ++done;
+                    }
+                },
+                asio::detached);
+        }
+        co_await wait_until(ioc, [&] { return done >= transfers; });
+        auto sum = co_await p.query("SELECT sum(balance)::int8, min(balance) FROM tx_bank");
+        BOOST_TEST(sum.front().get<std::int64_t>(0) == 16000);
+        BOOST_TEST(sum.front().get<std::int64_t>(1) >= 0);
+        auto s = p.tx_stats();
+        std::cout << "bank: attempts=" << s.attempts << " commits=" << s.commits
+                  << " retries(40001)=" << s.retries_serialization << " retries(40P01)=" << s.retries_deadlock
+                  << " exhausted=" << s.exhausted << "\n";
+        BOOST_TEST(failed == 0);
+        BOOST_TEST(s.exhausted == 0u);
+        BOOST_TEST(s.retries_serialization + s.retries_deadlock > 0u);
+    }());
+}
+
+BOOST_AUTO_TEST_CASE(body_error_runs_once_and_writes_nothing) {
+    asio::io_context ioc;
+    run(ioc, [&]() -> asio::awaitable<void> {
+        pool p(ioc.get_executor(), popts(2));
+        co_await p.query("DROP TABLE IF EXISTS tx_once");
+        co_await p.query("CREATE TABLE tx_once (v int)");
+        int runs = 0;
+        bool caught = false;
+        try {
+            co_await p.transact([&](transaction& tx) -> asio::awaitable<void> {
+                ++runs;
+                co_await tx.query("INSERT INTO tx_once VALUES (1)");
+                throw domain_error("insufficient funds");
+            });
+        } catch (const domain_error&) {
+            caught = true;
+        }
+        BOOST_TEST(caught);
+        BOOST_TEST(runs == 1);
+        BOOST_TEST((co_await p.query("SELECT count(*) FROM tx_once")).scalar<std::int64_t>() == 0);
+    }());
+}
+
+BOOST_AUTO_TEST_CASE(unique_violation_is_not_retried_and_keeps_its_diagnostics) {
+    asio::io_context ioc;
+    run(ioc, [&]() -> asio::awaitable<void> {
+        pool p(ioc.get_executor(), popts(2));
+        co_await p.query("DROP TABLE IF EXISTS tx_unique");
+        co_await p.query("CREATE TABLE tx_unique (email text CONSTRAINT tx_unique_email UNIQUE)");
+        co_await p.query("INSERT INTO tx_unique VALUES ('a@example.com')");
+        int runs = 0;
+        std::string state, constraint;
+        try {
+            co_await p.transact([&](transaction& tx) -> asio::awaitable<void> {
+                ++runs;
+                co_await tx.query("INSERT INTO tx_unique VALUES ($1)", "a@example.com");
+            });
+        } catch (const error& e) {
+            state = e.sqlstate();
+            constraint = e.constraint();
+        }
+        BOOST_TEST(runs == 1);
+        BOOST_TEST(state == "23505");
+        BOOST_TEST(constraint == "tx_unique_email");
+    }());
+}
+
+BOOST_AUTO_TEST_CASE(savepoint_middle_part_fails_the_others_commit) {
+    asio::io_context ioc;
+    run(ioc, [&]() -> asio::awaitable<void> {
+        pool p(ioc.get_executor(), popts(2));
+        co_await p.query("DROP TABLE IF EXISTS tx_parts");
+        co_await p.query("CREATE TABLE tx_parts (v int CHECK (v > 0))");
+        co_await p.transact([&](transaction& tx) -> asio::awaitable<void> {
+            for (int v : {1, -2, 3}) {
+                auto sp = tx.savepoint();
+                try {
+                    co_await tx.query("INSERT INTO tx_parts VALUES ($1)", v);
+                    sp.release();
+                } catch (const error& e) {
+                    BOOST_TEST(e.sqlstate() == "23514");
+                }
+            }
+        });
+        auto r = co_await p.query("SELECT array_agg(v ORDER BY v)::int4[] FROM tx_parts");
+        BOOST_TEST((r.scalar<std::vector<std::int32_t>>() == std::vector<std::int32_t>{1, 3}));
+    }());
+}
+
+BOOST_AUTO_TEST_CASE(backend_terminated_mid_body_is_retried_once_in_effect) {
+    asio::io_context ioc;
+    run(ioc, [&]() -> asio::awaitable<void> {
+        pool p(ioc.get_executor(), popts(3));
+        co_await p.query("DROP TABLE IF EXISTS tx_kill");
+        co_await p.query("CREATE TABLE tx_kill (v int)");
+        int runs = 0;
+        co_await p.transact([&](transaction& tx) -> asio::awaitable<void> {
+            ++runs;
+            co_await tx.query("INSERT INTO tx_kill VALUES (1)");
+            if (runs == 1) {
+                auto pid = tx.conn().backend_pid();
+                co_await p.query("SELECT pg_terminate_backend($1)", pid);
+            }
+            co_await tx.query("SELECT 1");
+        });
+        BOOST_TEST(runs == 2);
+        BOOST_TEST((co_await p.query("SELECT count(*) FROM tx_kill")).scalar<std::int64_t>() == 1);
+        BOOST_TEST(p.tx_stats().retries_connection == 1u);
+    }());
+}
+
+BOOST_AUTO_TEST_CASE(backoff_waits_follow_the_policy_and_cancel_at_once) {
+    asio::io_context ioc;
+    run(ioc, [&]() -> asio::awaitable<void> {
+        pool p(ioc.get_executor(), popts(2));
+        transaction_options o;
+        o.max_attempts = 6;
+        o.backoff_base = std::chrono::milliseconds(20);
+        o.backoff_cap = std::chrono::milliseconds(80);
+        std::vector<std::chrono::steady_clock::time_point> starts;
+        errc kind{};
+        std::string state;
+        try {
+            co_await p.transact(o, [&](transaction& tx) -> asio::awaitable<void> {
+                starts.push_back(std::chrono::steady_clock::now());
+                co_await tx.query("SELECT 1");
+                diagnostics d;
+                d.sqlstate = "40001";
+                throw error(errc::sql, "simulated serialization failure", d);
+            });
+        } catch (const error& e) {
+            kind = e.kind();
+            state = e.sqlstate();
+        }
+        BOOST_TEST((kind == errc::retry_exhausted));
+        BOOST_TEST(state == "40001");
+        BOOST_TEST(starts.size() == 6u);
+        // Wait before attempt n+1 lies in [0, min(cap, base * 2^(n-1))] plus a round trip.
+        for (std::size_t n = 1; n < starts.size(); ++n) {
+            auto bound = std::min<long>(80, 20L << (n - 1)) + 30;  // + slack for ROLLBACK and BEGIN
+            auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(starts[n] - starts[n - 1]).count();
+            BOOST_TEST(waited <= bound);
+        }
+
+        // Cancelling during the wait returns at once.
+        o.backoff_base = o.backoff_cap = std::chrono::seconds(5);
+        o.max_attempts = 3;
+        auto t0 = std::chrono::steady_clock::now();
+        errc cancelled{};
+        try {
+            co_await with_timeout(p.transact(o,
+                                             [&](transaction& tx) -> asio::awaitable<void> {
+                                                 co_await tx.query("SELECT 1");
+                                                 diagnostics d;
+                                                 d.sqlstate = "40001";
+                                                 throw error(errc::sql, "simulated", d);
+                                             }),
+                                  std::chrono::milliseconds(100));
+        } catch (const error& e) {
+            cancelled = e.kind();
+        }
+        BOOST_TEST((cancelled == errc::timeout));
+        BOOST_TEST((std::chrono::steady_clock::now() - t0 < std::chrono::milliseconds(500)));
+    }());
+}
