@@ -38,18 +38,25 @@ void apply(config& c, std::string_view key, std::string_view value) {
     else if (key == "IDLE_TIMEOUT_MS") c.http.idle_timeout = ms(parse_number(key, value, 1, 3600000));
     else if (key == "HEADER_TIMEOUT_MS") c.http.header_timeout = ms(parse_number(key, value, 1, 3600000));
     else if (key == "SHUTDOWN_GRACE_MS") c.http.shutdown_grace = ms(parse_number(key, value, 0, 3600000));
-    else if (key == "MAX_CONNECTIONS") c.http.max_connections = static_cast<std::size_t>(parse_number(key, value, 1, 10000000));
+    else if (key == "PASSWORD_HASH_COST") {
+        if (value != "interactive" && value != "moderate" && value != "min")
+            throw std::invalid_argument("PASSWORD_HASH_COST: expected interactive, moderate or min, got '" +
+                                        std::string(value) + "'");
+        c.password_cost = value;
+    } else if (key == "MAX_CONNECTIONS") c.http.max_connections = static_cast<std::size_t>(parse_number(key, value, 1, 10000000));
     else throw std::invalid_argument("unknown setting " + std::string(key));
 }
 
 constexpr const char* keys[] = {"PORT", "BIND_ADDRESS", "WORKERS", "DATABASE_URL", "DB_POOL_MAX", "DB_AUTO_PIPELINE",
                                 "REQUEST_DEADLINE_MS", "IDLE_TIMEOUT_MS", "HEADER_TIMEOUT_MS", "SHUTDOWN_GRACE_MS",
-                                "MAX_CONNECTIONS"};
+                                "MAX_CONNECTIONS", "PASSWORD_HASH_COST"};
 
 }  // namespace
 
 std::string usage() {
     return "usage: pgcoro-server [serve|migrate] [--flag=value ...]\n"
+           "  serve    apply pending migrations, then serve HTTP (the default)\n"
+           "  migrate  apply pending migrations and exit\n"
            "\n"
            "Every setting is an environment variable and the same as a flag\n"
            "(PORT or --port, DB_POOL_MAX or --db-pool-max):\n"
@@ -64,6 +71,7 @@ std::string usage() {
            "  HEADER_TIMEOUT_MS    time to receive a request's headers (default 10000)\n"
            "  SHUTDOWN_GRACE_MS    time in-flight requests get on SIGTERM (default 10000)\n"
            "  MAX_CONNECTIONS      open HTTP connections before accepting pauses (default 20000)\n"
+           "  PASSWORD_HASH_COST   Argon2id cost: interactive (default), moderate, or min (tests, load tests)\n"
            "  PGCORO_LOG_LEVEL     debug | info | warn | error (default info; debug logs every request)\n"
            "\n"
            "  --help, --version\n";

@@ -5,11 +5,44 @@
 #include <iostream>
 #include <thread>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/use_future.hpp>
+#include <pgcoro/connection.hpp>
+
 #include "app/config.hpp"
+#include "app/migrate.hpp"
 #include "domain/common/services.hpp"
 #include "domain/health/health.hpp"
+#include "domain/users/users.hpp"
 #include "net/log.hpp"
 #include "net/server.hpp"
+
+namespace {
+
+// Applies pending migrations on a connection of its own, before serving.
+bool run_migrations(const app::config& cfg) {
+    boost::asio::io_context ioc;
+    pgcoro::connect_options o;
+    o.conninfo = cfg.database_url;
+    auto done = boost::asio::co_spawn(
+        ioc,
+        [&]() -> boost::asio::awaitable<int> {
+            auto conn = co_await pgcoro::connection::connect(ioc.get_executor(), o);
+            co_return co_await app::migrate(conn);
+        },
+        boost::asio::use_future);
+    ioc.run();
+    try {
+        int n = done.get();
+        net::log::info("migrations: {} applied", n);
+        return true;
+    } catch (const std::exception& e) {
+        net::log::error("migrations failed: {}", e.what());
+        return false;
+    }
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
     std::optional<app::config> cfg;
@@ -22,9 +55,14 @@ int main(int argc, char** argv) {
     if (!cfg) return 0;
 
     try {
+        if (!run_migrations(*cfg)) return 1;
+        if (cfg->command == "migrate") return 0;
+
         net::router routes;
         domain::services svc;
+        svc.password_cost = cfg->password_cost;
         domain::register_health(routes, svc);
+        domain::register_users(routes, svc);
 
         net::server server(cfg->http, routes);
         server.listen();
@@ -56,6 +94,7 @@ int main(int argc, char** argv) {
         server.run();
         signals_ioc.stop();
         signal_thread.join();
+        svc.pools.clear();  // before the server: their timers and sockets live on its event loops
         net::log::info("stopped");
         return 0;
     } catch (const std::exception& e) {

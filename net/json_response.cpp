@@ -1,8 +1,10 @@
 #include "net/json_response.hpp"
 
-#include <boost/json/parse.hpp>
+#include <boost/json/basic_parser_impl.hpp>
+#include <boost/json/value_stack.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/object.hpp>
+#include <cctype>
 
 namespace net {
 
@@ -34,6 +36,50 @@ response error_response(http::status status, std::string_view code, std::string_
     return error_response(http_error(status, std::string(code), std::string(message)));
 }
 
+namespace {
+
+// A Boost.JSON parse handler that builds the usual value, except that numbers with a
+// fraction or an exponent are kept as their exact source text (a JSON string). Money
+// then never passes through binary floating point: "12.50" and 12.50 both reach the
+// domain as the text 12.50.
+struct exact_number_handler {
+    static constexpr std::size_t max_object_size = std::size_t(-1);
+    static constexpr std::size_t max_array_size = std::size_t(-1);
+    static constexpr std::size_t max_key_size = std::size_t(-1);
+    static constexpr std::size_t max_string_size = std::size_t(-1);
+
+    boost::json::value_stack st;
+    std::string number;
+    using ec_t = boost::system::error_code;
+    using sv = boost::json::string_view;
+
+    bool on_document_begin(ec_t&) { return true; }
+    bool on_document_end(ec_t&) { return true; }
+    bool on_array_begin(ec_t&) { return true; }
+    bool on_array_end(std::size_t n, ec_t&) { st.push_array(n); return true; }
+    bool on_object_begin(ec_t&) { return true; }
+    bool on_object_end(std::size_t n, ec_t&) { st.push_object(n); return true; }
+    bool on_string_part(sv s, std::size_t, ec_t&) { st.push_chars(s); return true; }
+    bool on_string(sv s, std::size_t, ec_t&) { st.push_string(s); return true; }
+    bool on_key_part(sv s, std::size_t, ec_t&) { st.push_chars(s); return true; }
+    bool on_key(sv s, std::size_t, ec_t&) { st.push_key(s); return true; }
+    bool on_number_part(sv s, ec_t&) { number.append(s.data(), s.size()); return true; }
+    bool on_int64(std::int64_t v, sv, ec_t&) { number.clear(); st.push_int64(v); return true; }
+    bool on_uint64(std::uint64_t v, sv, ec_t&) { number.clear(); st.push_uint64(v); return true; }
+    bool on_double(double, sv s, ec_t&) {
+        number.append(s.data(), s.size());
+        st.push_string(number);
+        number.clear();
+        return true;
+    }
+    bool on_bool(bool b, ec_t&) { st.push_bool(b); return true; }
+    bool on_null(ec_t&) { st.push_null(); return true; }
+    bool on_comment_part(sv, ec_t&) { return true; }
+    bool on_comment(sv, ec_t&) { return true; }
+};
+
+}  // namespace
+
 boost::json::object parse_json_object(const request& req) {
     auto ct = req[http::field::content_type];
     auto media = ct.substr(0, ct.find(';'));
@@ -44,9 +90,14 @@ boost::json::object parse_json_object(const request& req) {
                          "Content-Type must be application/json");
     boost::json::parse_options opts;
     opts.max_depth = 32;
+    boost::json::basic_parser<exact_number_handler> parser(opts);
+    parser.handler().st.reset();
     boost::system::error_code ec;
-    auto v = boost::json::parse(req.body(), ec, {}, opts);
-    if (ec) throw http_error(http::status::bad_request, "MALFORMED_JSON", "the request body is not valid JSON");
+    const auto& body = req.body();
+    auto n = parser.write_some(false, body.data(), body.size(), ec);
+    if (ec || n != body.size() || !parser.done())
+        throw http_error(http::status::bad_request, "MALFORMED_JSON", "the request body is not valid JSON");
+    auto v = parser.handler().st.release();
     if (!v.is_object())
         throw http_error(http::status::bad_request, "MALFORMED_JSON", "the request body must be a JSON object");
     return std::move(v.as_object());

@@ -20,7 +20,8 @@ response error_response(http::status status, std::string_view code, std::string_
 
 // Parses the request body as a JSON object. Throws http_error: 415 when the
 // Content-Type is not application/json, 400 MALFORMED_JSON when the body is empty, not
-// JSON, too deep, or not an object.
+// JSON, too deep, or not an object. Numbers with a fraction or an exponent arrive as
+// their exact source text (a JSON string), so decimals never pass through a double.
 boost::json::object parse_json_object(const request& req);
 
 }  // namespace net

@@ -2,8 +2,10 @@
 // (each bound to that worker's event loop, so a request's queries stay on its thread).
 #pragma once
 
+#include <boost/asio/thread_pool.hpp>
 #include <cstddef>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include <pgcoro/pool.hpp>
@@ -12,6 +14,13 @@ namespace domain {
 
 struct services {
     std::vector<std::unique_ptr<pgcoro::pool>> pools;  // indexed by worker
+
+    // Blocking work (password hashing) runs here, never on an event loop.
+    boost::asio::thread_pool blocking{2};
+
+    // Argon2id cost: "interactive" (libsodium's default for logins), "moderate", or
+    // "min" (for tests and load tests only).
+    std::string password_cost = "interactive";
 
     pgcoro::pool& pool(std::size_t worker) { return *pools.at(worker); }
 

@@ -229,16 +229,17 @@ void connection_impl::process_input() {
         }
         if (it.kind == item::ignore) continue;
         auto& out = p.outcomes[it.index];
-        if (status == PGRES_PIPELINE_ABORTED) {
+        if (it.prepared_as && it.prepared_as->failure) {
+            // A statement whose prepare failed reports the prepare's error (the real
+            // cause, a syntax error say), not "prepared statement does not exist".
+            out.failure = it.prepared_as->failure;
+        } else if (status == PGRES_PIPELINE_ABORTED) {
             // Not run because an earlier statement of the same request failed.
             for (auto& o : p.outcomes)
                 if (o.failure) { out.failure = o.failure; break; }
             if (!out.failure) out.failure = error(errc::sql, "statement not run: an earlier statement failed");
         } else if (failed) {
-            // A statement whose prepare failed reports the prepare's error (the real
-            // cause, a syntax error say), not "prepared statement does not exist".
-            if (it.prepared_as && it.prepared_as->failure) out.failure = it.prepared_as->failure;
-            else out.failure = error_from_result(r);
+            out.failure = error_from_result(r);
         } else {
             out.rows = std::move(owned);
         }

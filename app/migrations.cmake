@@ -1,0 +1,15 @@
+# Embeds app/migrations/*.sql into a generated C++ source, in file-name order, so the
+# server binary carries its schema. Run at build time by app/CMakeLists.txt.
+file(GLOB files "${SRC}/*.sql")
+list(SORT files)
+set(out "// Generated from app/migrations/*.sql by app/migrations.cmake. Do not edit.\n")
+string(APPEND out "#include \"app/migrate.hpp\"\nnamespace app {\nconst std::vector<migration>& migrations() {\n")
+string(APPEND out "    static const std::vector<migration> all = {\n")
+foreach(f ${files})
+  get_filename_component(name "${f}" NAME_WE)
+  file(READ "${f}" sql)
+  string(APPEND out "        {\"${name}\", R\"pgcoro_sql(${sql})pgcoro_sql\"},\n")
+endforeach()
+string(APPEND out "    };\n    return all;\n}\n}  // namespace app\n")
+file(WRITE "${OUT}.tmp" "${out}")
+file(COPY_FILE "${OUT}.tmp" "${OUT}" ONLY_IF_DIFFERENT)
