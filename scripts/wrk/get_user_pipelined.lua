@@ -1,0 +1,16 @@
+-- GET /users/{id}, HTTP-pipelined: PIPELINE_DEPTH (default 16) requests written at once.
+package.path = (os.getenv("WRK_LUA_DIR") or "scripts/wrk") .. "/?.lua;" .. package.path
+local common = require("common")
+common.install()
+
+local users = common.env_number("SEED_USERS", 10000)
+local prefix = os.getenv("SEED_USER_PREFIX") or "00000000-0000-4000-8000-"
+local depth = common.env_number("PIPELINE_DEPTH", 16)
+
+request = function()
+  local batch = {}
+  for i = 1, depth do
+    batch[i] = wrk.format("GET", "/users/" .. common.seeded_id(prefix, math.random(1, users)))
+  end
+  return table.concat(batch)
+end
