@@ -162,6 +162,18 @@ asio::awaitable<void> connection_impl::flush_loop() {
     flushing = false;
 }
 
+// Requests submitted during one turn of the event loop leave in one write: the flush
+// runs after the current handlers, so a busy loop sends many statements per syscall
+// (and the server answers them in one read).
+void connection_impl::schedule_flush() {
+    if (flush_scheduled || flushing || broken) return;
+    flush_scheduled = true;
+    asio::post(ex, [self = shared_from_this()] {
+        self->flush_scheduled = false;
+        self->flush();
+    });
+}
+
 void connection_impl::flush() {
     if (flushing || broken) return;
     int r = PQflush(conn);
@@ -429,7 +441,7 @@ void connection_impl::submit(std::vector<statement> statements, request_handler 
     }
     if (!PQpipelineSync(conn)) return fail_all(lost()), fail_now(lost());
     attach(std::move(p), std::move(handler));
-    flush();
+    schedule_flush();
 }
 
 void connection_impl::submit_script(std::string sql, request_handler handler) {

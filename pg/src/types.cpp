@@ -1,7 +1,6 @@
 #include "pgcoro/types.hpp"
 
 #include <charconv>
-#include <cstdio>
 #include <limits>
 
 #include "pgcoro/error.hpp"
@@ -239,12 +238,21 @@ std::string format_rfc3339(timestamptz t) {
     auto dp = floor<days>(t);
     year_month_day ymd{dp};
     hh_mm_ss<microseconds> tod{t - dp};
-    char buf[48];
-    std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%06ldZ", static_cast<int>(ymd.year()),
-                  static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
-                  static_cast<int>(tod.hours().count()), static_cast<int>(tod.minutes().count()),
-                  static_cast<int>(tod.seconds().count()), static_cast<long>(tod.subseconds().count()));
-    return buf;
+    // Hand-formatted: this runs for every timestamp of every response.
+    char buf[32] = "0000-00-00T00:00:00.000000Z";
+    auto put = [&buf](int pos, long long v, int width) {
+        for (int i = pos + width - 1; i >= pos; --i, v /= 10) buf[i] = static_cast<char>('0' + v % 10);
+    };
+    int y = static_cast<int>(ymd.year());
+    if (y < 0 || y > 9999) throw error(errc::out_of_range, "year out of range for RFC 3339");
+    put(0, y, 4);
+    put(5, static_cast<unsigned>(ymd.month()), 2);
+    put(8, static_cast<unsigned>(ymd.day()), 2);
+    put(11, tod.hours().count(), 2);
+    put(14, tod.minutes().count(), 2);
+    put(17, tod.seconds().count(), 2);
+    put(20, tod.subseconds().count(), 6);
+    return std::string(buf, 27);
 }
 void value_traits<timestamptz>::encode(const timestamptz& v, std::string& out) { out += format_rfc3339(v); }
 timestamptz value_traits<timestamptz>::decode(std::string_view s, oid_t t) {
