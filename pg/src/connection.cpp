@@ -162,18 +162,6 @@ asio::awaitable<void> connection_impl::flush_loop() {
     flushing = false;
 }
 
-// Requests submitted during one turn of the event loop leave in one write: the flush
-// runs after the current handlers, so a busy loop sends many statements per syscall
-// (and the server answers them in one read).
-void connection_impl::schedule_flush() {
-    if (flush_scheduled || flushing || broken) return;
-    flush_scheduled = true;
-    asio::post(ex, [self = shared_from_this()] {
-        self->flush_scheduled = false;
-        self->flush();
-    });
-}
-
 void connection_impl::flush() {
     if (flushing || broken) return;
     int r = PQflush(conn);
@@ -441,7 +429,10 @@ void connection_impl::submit(std::vector<statement> statements, request_handler 
     }
     if (!PQpipelineSync(conn)) return fail_all(lost()), fail_now(lost());
     attach(std::move(p), std::move(handler));
-    schedule_flush();
+    // libpq 15's PQpipelineSync already pushed the bytes out; this only takes over when
+    // the socket was full. (libpq 17's PQsendPipelineSync would let a loop turn's
+    // requests share one write.)
+    flush();
 }
 
 void connection_impl::submit_script(std::string sql, request_handler handler) {

@@ -61,7 +61,6 @@ struct connection_impl : std::enable_shared_from_this<connection_impl> {
     asio::awaitable<void> read_loop();
     asio::awaitable<void> flush_loop();
     void flush();
-    void schedule_flush();
     void process_input();
     void finish(pending& p);
     void deliver(request_handler h, std::exception_ptr e, std::vector<outcome> v);
@@ -82,7 +81,6 @@ struct connection_impl : std::enable_shared_from_this<connection_impl> {
     std::deque<std::shared_ptr<pending>> queue;
     bool broken = false;
     bool flushing = false;
-    bool flush_scheduled = false;
     bool reading = false;
     bool in_script = false;
     std::chrono::steady_clock::time_point created = std::chrono::steady_clock::now();
