@@ -72,3 +72,33 @@ BOOST_AUTO_TEST_CASE(connect_to_closed_port_fails_fast) {
                           [](const pgcoro::error& e) { return e.kind() == pgcoro::errc::connect_failed; });
     BOOST_TEST((std::chrono::steady_clock::now() - start < std::chrono::seconds(2)));
 }
+
+BOOST_AUTO_TEST_CASE(notices_reach_the_callback_not_stderr) {
+    asio::io_context ioc;
+    std::vector<std::string> notices;
+    auto o = opts();
+    o.on_notice = [&](std::string_view n) { notices.emplace_back(n); };
+    run(ioc, [&]() -> asio::awaitable<void> {
+        auto c = co_await connection::connect(ioc.get_executor(), o);
+        co_await c.query("DO $$ BEGIN RAISE NOTICE 'hello from plpgsql'; END $$");
+    }());
+    BOOST_TEST(notices.size() == 1u);
+    BOOST_TEST(notices.at(0).find("hello from plpgsql") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(script_runs_several_statements) {
+    asio::io_context ioc;
+    run(ioc, [&]() -> asio::awaitable<void> {
+        auto c = co_await connection::connect(ioc.get_executor(), opts());
+        co_await c.execute_script("CREATE TEMP TABLE s (v int); INSERT INTO s VALUES (1), (2); INSERT INTO s VALUES (3)");
+        BOOST_TEST((co_await c.query("SELECT sum(v)::int FROM s")).scalar<int>() == 6);
+        bool failed = false;
+        try {
+            co_await c.execute_script("INSERT INTO s VALUES (4); SELECT 1/0");
+        } catch (const pgcoro::error& e) {
+            failed = e.sqlstate() == "22012";
+        }
+        BOOST_TEST(failed);
+        BOOST_TEST((co_await c.query("SELECT sum(v)::int FROM s")).scalar<int>() == 6);  // one implicit transaction
+    }());
+}

@@ -237,3 +237,40 @@ BOOST_AUTO_TEST_CASE(backoff_waits_follow_the_policy_and_cancel_at_once) {
         BOOST_TEST((std::chrono::steady_clock::now() - t0 < std::chrono::milliseconds(500)));
     }());
 }
+
+BOOST_AUTO_TEST_CASE(cockroach_savepoint_protocol_commits) {
+    // PostgreSQL speaks the same statements (SAVEPOINT cockroach_restart, RELEASE), so
+    // the happy path of the CockroachDB protocol is checked here.
+    asio::io_context ioc;
+    run(ioc, [&]() -> asio::awaitable<void> {
+        pool p(ioc.get_executor(), popts(2));
+        co_await p.query("DROP TABLE IF EXISTS tx_crdb");
+        co_await p.query("CREATE TABLE tx_crdb (v int)");
+        transaction_options o;
+        o.cockroach_savepoint = true;
+        auto n = co_await p.transact(o, [&](transaction& tx) -> asio::awaitable<std::int64_t> {
+            co_await tx.query("INSERT INTO tx_crdb VALUES (1), (2)");
+            co_return (co_await tx.query("SELECT count(*) FROM tx_crdb")).scalar<std::int64_t>();
+        });
+        BOOST_TEST(n == 2);
+        BOOST_TEST((co_await p.query("SELECT count(*) FROM tx_crdb")).scalar<std::int64_t>() == 2);
+    }());
+}
+
+BOOST_AUTO_TEST_CASE(read_only_transaction_refuses_writes) {
+    asio::io_context ioc;
+    run(ioc, [&]() -> asio::awaitable<void> {
+        pool p(ioc.get_executor(), popts(2));
+        transaction_options o;
+        o.read_only = true;
+        std::string state;
+        try {
+            co_await p.transact(o, [&](transaction& tx) -> asio::awaitable<void> {
+                co_await tx.query("CREATE TEMP TABLE tx_ro (v int)");
+            });
+        } catch (const error& e) {
+            state = e.sqlstate();
+        }
+        BOOST_TEST(state == "25006");  // read_only_sql_transaction
+    }());
+}
