@@ -43,20 +43,32 @@ void apply(config& c, std::string_view key, std::string_view value) {
             throw std::invalid_argument("PASSWORD_HASH_COST: expected interactive, moderate or min, got '" +
                                         std::string(value) + "'");
         c.password_cost = value;
-    } else if (key == "MAX_CONNECTIONS") c.http.max_connections = static_cast<std::size_t>(parse_number(key, value, 1, 10000000));
+    } else if (key == "USERS") c.seed.users = parse_number(key, value, 0, 10000000);
+    else if (key == "ACCOUNTS") c.seed.accounts = parse_number(key, value, 0, 10000000);
+    else if (key == "PRODUCTS") c.seed.products = parse_number(key, value, 0, 10000000);
+    else if (key == "ACCESS_LOG") c.http.access_log = parse_bool(key, value);
+    else if (key == "MAX_HEADER_BYTES") c.http.header_limit = static_cast<std::size_t>(parse_number(key, value, 1024, 1 << 20));
+    else if (key == "MAX_BODY_BYTES") c.http.body_limit = static_cast<std::size_t>(parse_number(key, value, 0, 1LL << 30));
+    else if (key == "PGCORO_TEST_ROUTES") c.test_routes = parse_bool(key, value);
+    else if (key == "MAX_CONNECTIONS") c.http.max_connections = static_cast<std::size_t>(parse_number(key, value, 1, 10000000));
     else throw std::invalid_argument("unknown setting " + std::string(key));
 }
 
 constexpr const char* keys[] = {"PORT", "BIND_ADDRESS", "WORKERS", "DATABASE_URL", "DB_POOL_MAX", "DB_AUTO_PIPELINE",
                                 "REQUEST_DEADLINE_MS", "IDLE_TIMEOUT_MS", "HEADER_TIMEOUT_MS", "SHUTDOWN_GRACE_MS",
-                                "MAX_CONNECTIONS", "PASSWORD_HASH_COST"};
+                                "MAX_CONNECTIONS", "ACCESS_LOG", "MAX_HEADER_BYTES", "MAX_BODY_BYTES", "PGCORO_TEST_ROUTES", "PASSWORD_HASH_COST"};
 
 }  // namespace
 
 std::string usage() {
     return "usage: pgcoro-server [serve|migrate] [--flag=value ...]\n"
+           "       pgcoro-server seed [--users N] [--accounts N] [--products N] [--flag=value ...]\n"
            "  serve    apply pending migrations, then serve HTTP (the default)\n"
            "  migrate  apply pending migrations and exit\n"
+           "  seed     apply pending migrations, then add test data with ids derived from a\n"
+           "           sequence number (see app/seed.cpp): N users (default 10000), accounts\n"
+           "           of 1000.00 (default 1000), products with 1000000 in stock (default 1000).\n"
+           "           Rows already there are kept, so running it again is harmless.\n"
            "\n"
            "Every setting is an environment variable and the same as a flag\n"
            "(PORT or --port, DB_POOL_MAX or --db-pool-max):\n"
@@ -71,7 +83,11 @@ std::string usage() {
            "  HEADER_TIMEOUT_MS    time to receive a request's headers (default 10000)\n"
            "  SHUTDOWN_GRACE_MS    time in-flight requests get on SIGTERM (default 10000)\n"
            "  MAX_CONNECTIONS      open HTTP connections before accepting pauses (default 20000)\n"
+           "  MAX_HEADER_BYTES     request line and headers; over it: 431 (default 16384)\n"
+           "  MAX_BODY_BYTES       request body; over it: 413 (default 1048576)\n"
+           "  ACCESS_LOG           1: one info line per request (default 0: at debug level only)\n"
            "  PASSWORD_HASH_COST   Argon2id cost: interactive (default), moderate, or min (tests, load tests)\n"
+           "  PGCORO_TEST_ROUTES   1: add GET /debug/sleep?ms=N and GET /debug/hang (tests only)\n"
            "  PGCORO_LOG_LEVEL     debug | info | warn | error (default info; debug logs every request)\n"
            "\n"
            "  --help, --version\n";
@@ -79,6 +95,7 @@ std::string usage() {
 
 std::optional<config> load_config(int argc, char** argv) {
     config c;
+    std::string seed_flag;  // the last of --users/--accounts/--products given
     for (auto* k : keys)
         if (const char* v = std::getenv(k); v && *v) apply(c, k, v);
     for (int i = 1; i < argc; ++i) {
@@ -91,7 +108,7 @@ std::optional<config> load_config(int argc, char** argv) {
             std::cout << "pgcoro-server 0.1.0\n";
             return std::nullopt;
         }
-        if (a == "serve" || a == "migrate") {
+        if (a == "serve" || a == "migrate" || a == "seed") {
             c.command = a;
             continue;
         }
@@ -103,8 +120,12 @@ std::optional<config> load_config(int argc, char** argv) {
         else if (i + 1 < argc) value = argv[++i];
         else throw std::invalid_argument("--" + key + " needs a value");
         for (auto& ch : key) ch = ch == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+        // The seed counts are flags only (no environment variable), for the seed command.
+        if (key == "USERS" || key == "ACCOUNTS" || key == "PRODUCTS") seed_flag = a.substr(0, a.find('='));
         apply(c, key, value);
     }
+    if (!seed_flag.empty() && c.command != "seed")
+        throw std::invalid_argument(seed_flag + " is only for the seed command");
     if (c.database_url.empty()) throw std::invalid_argument("DATABASE_URL is not set (or pass --database-url)");
     return c;
 }

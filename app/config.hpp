@@ -16,7 +16,14 @@ struct config {
     std::size_t pool_max = 0;      // DB_POOL_MAX / --db-pool-max: connections per process (0: 4 per worker)
     bool auto_pipeline = true;     // DB_AUTO_PIPELINE / --db-auto-pipeline=0|1
     std::string password_cost = "interactive";  // PASSWORD_HASH_COST: interactive | moderate | min
-    std::string command = "serve"; // serve | migrate
+    bool test_routes = false;      // PGCORO_TEST_ROUTES: the /debug routes of app/test_routes.cpp (tests only)
+    std::string command = "serve"; // serve | migrate | seed
+    // seed only: how many rows of each kind (--users, --accounts, --products).
+    struct {
+        long long users = 10000;
+        long long accounts = 1000;
+        long long products = 1000;
+    } seed;
 };
 
 // Parses env and argv. Returns nullopt after printing --help or --version; throws

@@ -3,6 +3,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <iostream>
+#include <sys/resource.h>
 #include <thread>
 
 #include <boost/asio/co_spawn.hpp>
@@ -10,11 +11,19 @@
 #include <pgcoro/connection.hpp>
 
 #include "app/config.hpp"
+#include "app/metrics.hpp"
 #include "app/migrate.hpp"
+#include "app/seed.hpp"
+#include "app/test_routes.hpp"
+#include "domain/accounts/accounts.hpp"
+#include "domain/accounts/transfers.hpp"
 #include "domain/common/services.hpp"
 #include "domain/health/health.hpp"
+#include "domain/inventory/inventory.hpp"
+#include "domain/orders/orders.hpp"
 #include "domain/users/users.hpp"
 #include "net/log.hpp"
+#include "net/metrics.hpp"
 #include "net/server.hpp"
 
 namespace {
@@ -42,6 +51,15 @@ bool run_migrations(const app::config& cfg) {
     }
 }
 
+// Every HTTP connection is a file descriptor: raise the soft limit to the hard one, so
+// tens of thousands of keep-alive clients do not run into the default 1024.
+void raise_fd_limit() {
+    rlimit lim{};
+    if (getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur >= lim.rlim_max) return;
+    lim.rlim_cur = lim.rlim_max == RLIM_INFINITY ? 1 << 20 : lim.rlim_max;  // Linux's default nr_open
+    if (setrlimit(RLIMIT_NOFILE, &lim) != 0) net::log::warn("could not raise the open files limit");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -55,16 +73,27 @@ int main(int argc, char** argv) {
     if (!cfg) return 0;
 
     try {
+        raise_fd_limit();
         if (!run_migrations(*cfg)) return 1;
         if (cfg->command == "migrate") return 0;
+        if (cfg->command == "seed") return app::seed(*cfg);
 
         net::router routes;
         domain::services svc;
         svc.password_cost = cfg->password_cost;
         domain::register_health(routes, svc);
         domain::register_users(routes, svc);
+        domain::register_inventory(routes, svc);
+        domain::register_orders(routes, svc);
+        domain::register_accounts(routes, svc);
+        domain::register_transfers(routes, svc);
 
-        net::server server(cfg->http, routes);
+        net::metrics metrics;  // before the server, which records into it
+        app::register_database_metrics(metrics, svc);
+        routes.add(net::http::verb::get, "/metrics", net::metrics_handler(metrics));
+        if (cfg->test_routes) app::register_test_routes(routes);
+
+        net::server server(cfg->http, routes, metrics);
         server.listen();
 
         // One pool shard per worker, bound to its event loop.

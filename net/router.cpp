@@ -1,5 +1,6 @@
 #include "net/router.hpp"
 
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <cstdio>
 
@@ -102,13 +103,18 @@ boost::asio::awaitable<response> router::dispatch(request_context& ctx) const {
         auto& seg = match->segments[i];
         if (seg.front() == '{') ctx.params.emplace_back(std::string_view(seg).substr(1, seg.size() - 2), parts[i]);
     }
-    std::exception_ptr failure;
+    // Read before the handler runs: whether a failure is the server cancelling the handler
+    // (request deadline, shutdown) or a real error decides how loudly it is logged.
+    auto cancellation = co_await boost::asio::this_coro::cancellation_state;
     try {
         co_return co_await match->h(ctx);
     } catch (const http_error& e) {
         co_return error_response(e);
     } catch (const std::exception& e) {
-        log::error("request {} {} failed: {}", ctx.request_id, ctx.route, e.what());
+        if (cancellation.cancelled() != boost::asio::cancellation_type::none)
+            log::debug("request {} {} cancelled: {}", ctx.request_id, ctx.route, e.what());
+        else
+            log::error("request {} {} failed: {}", ctx.request_id, ctx.route, e.what());
     } catch (...) {
         log::error("request {} {} failed with a non-standard exception", ctx.request_id, ctx.route);
     }

@@ -24,7 +24,7 @@ struct request_context {
     std::vector<std::pair<std::string_view, std::string_view>> params;
     std::string request_id;
     std::size_t worker = 0;
-    std::string route;       // the matched template, for metrics ("/users/{id}")
+    std::string_view route;  // the matched template ("/users/{id}"), empty when none; for metrics and logs
 
     std::string_view param(std::string_view name) const;
     // A query parameter, percent-decoded; nullopt when absent.

@@ -16,64 +16,180 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 #include <ctime>
+#include <limits>
 #include <list>
 #include <random>
 #include <thread>
 
 #include "net/json_response.hpp"
 #include "net/log.hpp"
+#include "net/metrics.hpp"
 
 namespace net {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 using tcp = asio::ip::tcp;
+using steady = std::chrono::steady_clock;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 namespace {
 
+// The first read of a request. Idle keep-alive connections hold a buffer this big, so it
+// stays small; the parser grows it when a request needs more.
+constexpr std::size_t first_read_size = 4096;
+// A buffer grown past this by a large request is given back before the connection idles.
+constexpr std::size_t idle_buffer_keep = 16 * 1024;
+// After refusing a request whose body was not read, input is discarded for at most this
+// long and this much before closing (see drain()).
+constexpr auto linger_time = std::chrono::seconds(1);
+constexpr std::size_t linger_bytes = 256 * 1024;
+
 struct session_state {
     beast::tcp_stream* stream;
+    asio::steady_timer* deadline = nullptr;  // while a handler runs; cancelling it cancels the handler
     bool busy = false;  // between the first byte of a request and the end of its response
 };
 
+// Members are ordered for destruction: when the io_context goes (with coroutine frames
+// still in it, only if a handler ignored cancellation past the grace period), the
+// session bookkeeping those frames touch must still exist, and the acceptor and timers
+// must already be gone.
 struct worker {
     explicit worker(std::size_t i) : index(i), acceptor(ioc), grace(ioc) {}
     std::size_t index;
-    asio::io_context ioc{1};
-    tcp::acceptor acceptor;
-    asio::steady_timer grace;
     std::list<session_state*> sessions;
-    bool stopping = false;
+    bool stopping = false;  // no more accepting; connections close after their current request
+    bool cutting = false;   // the grace period is over: in-flight requests are being cancelled
     bool stopped = false;
     std::uint64_t request_counter = 0;
     std::string request_id_prefix;
     std::time_t date_second = 0;
     std::string date;
+    asio::io_context ioc{1};
+    tcp::acceptor acceptor;
+    asio::steady_timer grace;
     std::thread thread;
 };
+
+// What the metrics and the access log need about one request, filled as it is read and
+// answered. Views point into the request or the router, which outlive it.
+struct exchange {
+    explicit exchange(metrics& m) : registry(m) {}
+    exchange(const exchange&) = delete;
+    exchange& operator=(const exchange&) = delete;
+    ~exchange() {
+        if (counted) registry.request_finished();
+    }
+    void started() {
+        counted = true;
+        registry.request_started();
+    }
+
+    metrics& registry;
+    bool counted = false;  // in the in-flight gauge
+    steady::time_point start = steady::now();
+    http::verb method = http::verb::unknown;
+    std::string_view method_text;  // as the client sent it, for the log
+    std::string_view path;
+    std::string_view route;
+    std::string request_id;
+};
+
+// Errors after which nobody is left to answer: the peer went away, it was too slow (the
+// stream is already closed), or the server is cutting the connection.
+bool peer_gone(const boost::system::error_code& ec) {
+    return ec == beast::error::timeout || ec == asio::error::eof || ec == http::error::end_of_stream ||
+           ec == http::error::partial_message || ec == asio::error::connection_reset ||
+           ec == asio::error::operation_aborted || ec == asio::error::broken_pipe || ec == asio::error::bad_descriptor;
+}
+
+// logfmt value: bare when safe, else quoted with escapes, so a client-chosen path or
+// request id can neither forge log lines nor fields. Long values are cut.
+void append_log_value(std::string& out, std::string_view v) {
+    constexpr std::size_t max_len = 512;
+    bool cut = v.size() > max_len;
+    if (cut) v = v.substr(0, max_len);
+    bool bare = !v.empty() && !cut;
+    for (unsigned char c : v)
+        if (c <= ' ' || c == '"' || c == '=' || c == '\\' || c >= 0x7f) bare = false;
+    if (bare) {
+        out += v;
+        return;
+    }
+    out += '"';
+    for (unsigned char c : v) {
+        if (c == '"' || c == '\\') {
+            out += '\\';
+            out += static_cast<char>(c);
+        } else if (c < ' ' || c == 0x7f) {
+            static constexpr char digits[] = "0123456789abcdef";
+            out += "\\x";
+            out += digits[c >> 4];
+            out += digits[c & 15];
+        } else out += static_cast<char>(c);
+    }
+    if (cut) out += "...";
+    out += '"';
+}
 
 }  // namespace
 
 struct server::impl {
-    impl(server_options o, const router& r) : opts(std::move(o)), routes(r) {}
+    impl(server_options o, const router& r, metrics* m)
+        : opts(std::move(o)), routes(r), own_metrics(m ? nullptr : std::make_unique<metrics>()),
+          registry(m ? *m : *own_metrics) {}
 
     asio::awaitable<void> accept_loop(worker& w);
     asio::awaitable<void> session(worker& w, tcp::socket socket);
-    asio::awaitable<response> handle(worker& w, request& req);
+    asio::awaitable<response> handle(worker& w, session_state& state, request& req, exchange& x);
+    asio::awaitable<void> reject(worker& w, beast::tcp_stream& stream, exchange& x, const std::string& remote,
+                                 http::status status, std::string_view code, std::string_view message);
+    static asio::awaitable<void> drain(beast::tcp_stream& stream);
+    void decorate(worker& w, response& res, const std::string& request_id);
+    std::string request_id(worker& w, std::string_view given);
+    void finish(exchange& x, unsigned status, const std::string& remote);
+    void cut(worker& w);
     void finish_if_idle(worker& w);
     const std::string& date(worker& w);
 
     server* self = nullptr;
     server_options opts;
     const router& routes;
-    std::vector<std::unique_ptr<worker>> workers;
+    // Declared before the workers: sessions still touch them while a worker's
+    // io_context is destroyed.
+    std::unique_ptr<metrics> own_metrics;
+    metrics& registry;
     std::atomic<std::size_t> open{0};
     std::atomic<bool> stopping{false};
     unsigned short bound_port = 0;
+    std::vector<std::unique_ptr<worker>> workers;
 };
 
-server::server(server_options options, const router& routes) : impl_(std::make_unique<impl>(std::move(options), routes)) {
+// Keeps a session in its worker's list and in the connection counts for as long as its
+// coroutine frame exists, whichever way it ends.
+struct session_registration {
+    session_registration(server::impl& s, worker& w, session_state& st)
+        : srv(s), wk(w), it(w.sessions.insert(w.sessions.end(), &st)) {}
+    session_registration(const session_registration&) = delete;
+    session_registration& operator=(const session_registration&) = delete;
+    ~session_registration() {
+        wk.sessions.erase(it);
+        srv.open.fetch_sub(1, std::memory_order_relaxed);
+        srv.registry.connection_closed();
+    }
+    server::impl& srv;
+    worker& wk;
+    std::list<session_state*>::iterator it;
+};
+
+server::server(server_options options, const router& routes) : server(std::move(options), routes, nullptr) {}
+
+server::server(server_options options, const router& routes, metrics& registry)
+    : server(std::move(options), routes, &registry) {}
+
+server::server(server_options options, const router& routes, metrics* registry)
+    : impl_(std::make_unique<impl>(std::move(options), routes, registry)) {
     impl_->self = this;
     auto n = impl_->opts.workers ? impl_->opts.workers : std::max(1u, std::thread::hardware_concurrency());
     std::random_device rd;
@@ -138,8 +254,8 @@ void server::stop() {
             for (auto* s : w->sessions)
                 if (!s->busy) s->stream->socket().cancel(ec);  // idle keep-alive: close now
             w->grace.expires_after(impl_->opts.shutdown_grace);
-            w->grace.async_wait([w](boost::system::error_code e) {
-                if (!e) w->ioc.stop();  // the grace period is over: cut what is left
+            w->grace.async_wait([this, w](boost::system::error_code e) {
+                if (!e) impl_->cut(*w);
             });
             impl_->finish_if_idle(*w);
         });
@@ -150,6 +266,29 @@ unsigned short server::port() const noexcept { return impl_->bound_port; }
 std::size_t server::workers() const noexcept { return impl_->workers.size(); }
 std::size_t server::open_connections() const noexcept { return impl_->open; }
 asio::any_io_executor server::executor(std::size_t worker) const { return impl_->workers.at(worker)->ioc.get_executor(); }
+metrics& server::server_metrics() noexcept { return impl_->registry; }
+
+// The grace period is over: cancel the handlers still running (they unwind normally, so
+// their database connections go back to their pools) and abort pending socket I/O. A
+// handler that ignores cancellation gets one more second before the event loop stops.
+void server::impl::cut(worker& w) {
+    w.cutting = true;
+    if (!w.sessions.empty())
+        log::warn("worker {}: {} connections still busy after the grace period, cancelling them", w.index,
+                  w.sessions.size());
+    boost::system::error_code ec;
+    for (auto* s : w.sessions) {
+        if (s->deadline) s->deadline->cancel();
+        s->stream->socket().cancel(ec);
+    }
+    w.grace.expires_after(std::chrono::seconds(1));
+    w.grace.async_wait([&w](boost::system::error_code e) {
+        if (!e) {
+            log::error("worker {}: handlers ignored cancellation, stopping the event loop", w.index);
+            w.ioc.stop();
+        }
+    });
+}
 
 void server::impl::finish_if_idle(worker& w) {
     if (!w.stopping || w.stopped || !w.sessions.empty()) return;
@@ -171,132 +310,262 @@ const std::string& server::impl::date(worker& w) {
     return w.date;
 }
 
+std::string server::impl::request_id(worker& w, std::string_view given) {
+    if (!given.empty() && given.size() <= 200) return std::string(given);
+    return w.request_id_prefix + std::to_string(++w.request_counter);
+}
+
+void server::impl::decorate(worker& w, response& res, const std::string& request_id) {
+    res.set("X-Request-Id", request_id);
+    res.set(http::field::server, "pgcoro");
+    res.set(http::field::date, date(w));
+}
+
+void server::impl::finish(exchange& x, unsigned status, const std::string& remote) {
+    auto took = steady::now() - x.start;
+    std::string_view method = x.method == http::verb::unknown ? "OTHER" : http::to_string(x.method);
+    registry.record(method, x.route.empty() ? std::string_view("unmatched") : x.route, status, took);
+
+    bool info = opts.access_log;
+    if (!info && log::current_level() > log::level::debug) return;
+    std::string line = "access remote=";
+    append_log_value(line, remote);
+    line += " method=";
+    append_log_value(line, x.method_text.empty() ? std::string_view("-") : x.method_text);
+    line += " path=";
+    append_log_value(line, x.path.empty() ? std::string_view("-") : x.path);
+    line += " route=";
+    append_log_value(line, x.route.empty() ? std::string_view("-") : x.route);
+    line += " status=" + std::to_string(status);
+    char ms[32];
+    std::snprintf(ms, sizeof ms, "%.3f", std::chrono::duration<double, std::milli>(took).count());
+    line += " duration_ms=";
+    line += ms;
+    line += " request_id=";
+    append_log_value(line, x.request_id);
+    if (info) log::info("{}", line);
+    else log::debug("{}", line);
+}
+
+// Waits for the listener to become readable, then accepts what is queued, one slot of
+// max_connections reserved before each accept(). Reserving first (rather than checking
+// and then accepting, as a pending async_accept would) keeps the limit exact across
+// workers; at the limit, new connections wait in the kernel's backlog.
 asio::awaitable<void> server::impl::accept_loop(worker& w) {
     asio::steady_timer pause(w.ioc);
+    boost::system::error_code ec;
+    w.acceptor.non_blocking(true, ec);
     while (!w.stopping) {
-        if (open >= opts.max_connections) {  // back-pressure: leave the rest in the backlog
+        auto [wec] = co_await w.acceptor.async_wait(tcp::acceptor::wait_read, use_tuple);
+        if (wec) {
+            if (w.stopping || wec == asio::error::operation_aborted) break;
+            log::warn("accept failed: {}", wec.message());
             pause.expires_after(std::chrono::milliseconds(10));
             co_await pause.async_wait(use_tuple);
             continue;
         }
-        auto [ec, socket] = co_await w.acceptor.async_accept(use_tuple);
-        if (ec) {
-            if (w.stopping || ec == asio::error::operation_aborted) break;
-            log::warn("accept failed: {}", ec.message());
-            pause.expires_after(std::chrono::milliseconds(10));  // EMFILE and friends
-            co_await pause.async_wait(use_tuple);
-            continue;
+        bool backoff = false;
+        // A bounded batch, then back to the event loop so a burst of connections does not
+        // starve the requests already on this worker.
+        for (int batch = 0; batch < 64 && !w.stopping; ++batch) {
+            if (open.fetch_add(1, std::memory_order_relaxed) >= opts.max_connections) {
+                open.fetch_sub(1, std::memory_order_relaxed);
+                backoff = true;  // at the limit: retry once a connection has closed
+                break;
+            }
+            tcp::socket socket(w.ioc);
+            w.acceptor.accept(socket, ec);
+            if (ec) {
+                open.fetch_sub(1, std::memory_order_relaxed);
+                if (ec != asio::error::would_block && ec != asio::error::try_again && !w.stopping) {
+                    log::warn("accept failed: {}", ec.message());
+                    backoff = true;  // EMFILE and friends: the connection stays queued, so wait
+                }
+                break;
+            }
+            socket.set_option(tcp::no_delay(true), ec);
+            registry.connection_opened();
+            auto s = session(w, std::move(socket));
+            asio::co_spawn(w.ioc, std::move(s), [this, &w](std::exception_ptr e) {
+                // A failing session must not take its worker (and every other connection
+                // on it) down: log it and carry on.
+                if (e) {
+                    try {
+                        std::rethrow_exception(e);
+                    } catch (const std::exception& x) {
+                        log::error("connection failed: {}", x.what());
+                    } catch (...) {
+                        log::error("connection failed with a non-standard exception");
+                    }
+                }
+                finish_if_idle(w);
+            });
         }
-        socket.set_option(tcp::no_delay(true), ec);
-        asio::co_spawn(w.ioc, session(w, std::move(socket)), asio::detached);
+        if (backoff) {
+            pause.expires_after(std::chrono::milliseconds(10));
+            co_await pause.async_wait(use_tuple);
+        }
     }
 }
 
 asio::awaitable<void> server::impl::session(worker& w, tcp::socket socket) {
-    ++open;
     beast::tcp_stream stream(std::move(socket));
     session_state state{&stream};
-    auto it = w.sessions.insert(w.sessions.end(), &state);
+    session_registration registration(*this, w, state);
+    std::string remote;  // only for the access log: getpeername costs a system call
+    if (opts.access_log || log::current_level() <= log::level::debug) {
+        boost::system::error_code ec;
+        auto ep = stream.socket().remote_endpoint(ec);
+        if (!ec) remote = ep.address().to_string() + ":" + std::to_string(ep.port());
+    }
     beast::flat_buffer buffer;
-
-    auto send_error = [&](http::status status, std::string_view code, std::string_view message) -> asio::awaitable<void> {
-        auto res = error_response(status, code, message);
-        res.keep_alive(false);
-        res.set(http::field::server, "pgcoro");
-        stream.expires_after(opts.header_timeout);
-        co_await http::async_write(stream, res, use_tuple);
-    };
+    bool unread_input = false;  // a request was refused before its body was read
 
     for (;;) {
         state.busy = false;
         if (w.stopping) break;
         if (buffer.size() == 0) {  // wait for the next request, bounded by the idle timeout
+            if (buffer.capacity() > idle_buffer_keep) buffer.shrink_to_fit();
             stream.expires_after(opts.idle_timeout);
-            auto [ec, n] = co_await stream.async_read_some(buffer.prepare(4096), use_tuple);
+            auto [ec, n] = co_await stream.async_read_some(buffer.prepare(first_read_size), use_tuple);
             if (ec) break;
             buffer.commit(n);
         }
         state.busy = true;
+        exchange x(registry);
         http::request_parser<http::string_body> parser;
-        parser.header_limit(static_cast<std::uint32_t>(opts.header_limit));
+        parser.header_limit(static_cast<std::uint32_t>(
+            std::min<std::size_t>(opts.header_limit, std::numeric_limits<std::uint32_t>::max())));
         parser.body_limit(opts.body_limit);
-        stream.expires_after(opts.header_timeout);  // slow clients are cut here
+        // From the request's first byte: a client trickling its headers is cut here.
+        stream.expires_after(opts.header_timeout);
         auto [hec, hn] = co_await http::async_read_header(stream, buffer, parser, use_tuple);
-        if (hec) {
-            if (hec == http::error::header_limit)
-                co_await send_error(http::status::request_header_fields_too_large, "HEADERS_TOO_LARGE",
-                                    "request headers too large");
-            else if (hec != beast::error::timeout && hec != asio::error::eof &&
-                     hec != asio::error::connection_reset && hec != asio::error::operation_aborted)
-                co_await send_error(http::status::bad_request, "BAD_REQUEST", "malformed HTTP request");
-            break;
-        }
         auto& head = parser.get();
-        if (auto len = parser.content_length(); len && *len > opts.body_limit) {
-            // Refuse before reading: the body is never buffered.
-            co_await send_error(http::status::payload_too_large, "PAYLOAD_TOO_LARGE", "request body over 1 MiB");
+        if (hec) {
+            if (peer_gone(hec)) break;
+            unread_input = true;
+            if (hec == http::error::body_limit) {
+                // Content-Length over the limit, found by the parser at the end of the
+                // header: refused on the declared length, the body is never read.
+                x.method = head.method();
+                x.method_text = head.method_string();
+                x.path = head.target().substr(0, head.target().find('?'));
+                x.request_id = request_id(w, head["X-Request-Id"]);
+                co_await reject(w, stream, x, remote, http::status::payload_too_large, "PAYLOAD_TOO_LARGE",
+                                "request body too large");
+            } else if (hec == http::error::header_limit) {
+                x.request_id = request_id(w, {});
+                co_await reject(w, stream, x, remote, http::status::request_header_fields_too_large,
+                                "HEADERS_TOO_LARGE", "request headers too large");
+            } else {
+                x.request_id = request_id(w, {});
+                co_await reject(w, stream, x, remote, http::status::bad_request, "BAD_REQUEST",
+                                "malformed HTTP request");
+            }
             break;
         }
-        if (beast::iequals(head[http::field::expect], "100-continue")) {
-            http::response<http::empty_body> cont{http::status::continue_, 11};
-            co_await http::async_write(stream, cont, use_tuple);
-        }
+        x.started();
+        x.method = head.method();
+        x.method_text = head.method_string();
+        x.path = head.target().substr(0, head.target().find('?'));
+        x.request_id = request_id(w, head["X-Request-Id"]);
         if (!parser.is_done()) {
+            if (head.version() >= 11 && beast::iequals(head[http::field::expect], "100-continue")) {
+                http::response<http::empty_body> cont{http::status::continue_, 11};
+                auto [cec, cn] = co_await http::async_write(stream, cont, use_tuple);
+                if (cec) break;
+            }
+            // The body gets a budget of its own, as long as the headers'.
+            stream.expires_after(opts.header_timeout);
             auto [bec, bn] = co_await http::async_read(stream, buffer, parser, use_tuple);
             if (bec) {
-                if (bec == http::error::body_limit)
-                    co_await send_error(http::status::payload_too_large, "PAYLOAD_TOO_LARGE", "request body over 1 MiB");
-                else if (bec != beast::error::timeout && bec != asio::error::eof)
-                    co_await send_error(http::status::bad_request, "BAD_REQUEST", "malformed HTTP request body");
+                if (peer_gone(bec)) break;
+                unread_input = true;
+                if (bec == http::error::body_limit)  // chunked: no length to check up front
+                    co_await reject(w, stream, x, remote, http::status::payload_too_large, "PAYLOAD_TOO_LARGE",
+                                    "request body too large");
+                else
+                    co_await reject(w, stream, x, remote, http::status::bad_request, "BAD_REQUEST",
+                                    "malformed HTTP request body");
                 break;
             }
         }
         request req = parser.release();
-        response res = co_await handle(w, req);
+        response res = co_await handle(w, state, req, x);
+        if (w.cutting) break;
         bool keep = req.keep_alive() && !w.stopping;
         res.keep_alive(keep);
         stream.expires_after(opts.idle_timeout);
         auto [wec, wn] = co_await http::async_write(stream, res, use_tuple);
+        finish(x, res.result_int(), remote);
         if (wec || !keep) break;
     }
+    if (unread_input && !w.cutting) co_await drain(stream);
     boost::system::error_code ec;
     stream.socket().shutdown(tcp::socket::shutdown_send, ec);
     stream.close();
-    w.sessions.erase(it);
-    --open;
-    finish_if_idle(w);
 }
 
-asio::awaitable<response> server::impl::handle(worker& w, request& req) {
+// Answers a request the server will not handle, and ends the connection after it.
+asio::awaitable<void> server::impl::reject(worker& w, beast::tcp_stream& stream, exchange& x,
+                                           const std::string& remote, http::status status, std::string_view code,
+                                           std::string_view message) {
+    auto res = error_response(status, code, message);
+    res.keep_alive(false);
+    decorate(w, res, x.request_id);
+    stream.expires_after(opts.header_timeout);
+    co_await http::async_write(stream, res, use_tuple);  // failing or not, the connection ends
+    finish(x, res.result_int(), remote);
+}
+
+// Closing a socket with unread input makes the kernel send RST, which can destroy the
+// response we just sent before the client reads it (typically a 413 while the client is
+// still uploading). So: half-close, then discard what still arrives, bounded in time and
+// bytes, into a small buffer that lives only here (a lingering close, as nginx does).
+asio::awaitable<void> server::impl::drain(beast::tcp_stream& stream) {
+    boost::system::error_code ec;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    if (ec) co_return;
+    stream.expires_after(linger_time);
+    char sink[4096];
+    std::size_t total = 0;
+    while (total < linger_bytes) {
+        auto [rec, n] = co_await stream.async_read_some(asio::buffer(sink), use_tuple);
+        if (rec) break;
+        total += n;
+    }
+}
+
+asio::awaitable<response> server::impl::handle(worker& w, session_state& state, request& req, exchange& x) {
     using namespace asio::experimental::awaitable_operators;
     std::string_view target = req.target();
     auto q = target.find('?');
-    std::string request_id;
-    if (auto given = req["X-Request-Id"]; !given.empty() && given.size() <= 200) request_id = given;
-    else request_id = w.request_id_prefix + std::to_string(++w.request_counter);
-
     request_context ctx{req,
                         target.substr(0, q),
                         q == std::string_view::npos ? std::string_view{} : target.substr(q + 1),
                         {},
-                        request_id,
+                        std::move(x.request_id),
                         w.index,
                         {}};
+    // The handler races its deadline; the loser is cancelled. The timer completes as a
+    // tuple (never throws), so cancelling it early (cut()) also ends the race.
     asio::steady_timer deadline(w.ioc, opts.request_deadline);
-    auto start = std::chrono::steady_clock::now();
-    auto outcome = co_await (routes.dispatch(ctx) || deadline.async_wait(asio::use_awaitable));
-    response res = outcome.index() == 0
-                       ? std::move(std::get<0>(outcome))
-                       : error_response(http::status::service_unavailable, "REQUEST_TIMEOUT",
-                                        "the request did not complete within its deadline");
-    res.set("X-Request-Id", request_id);
-    res.set(http::field::server, "pgcoro");
-    res.set(http::field::date, date(w));
-    if (log::current_level() <= log::level::debug) {
-        auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start);
-        log::debug("access method={} path={} status={} duration_us={} request_id={}", req.method_string(), ctx.path,
-                   res.result_int(), us.count(), request_id);
+    state.deadline = &deadline;
+    auto race = routes.dispatch(ctx) || deadline.async_wait(use_tuple);
+    auto outcome = co_await std::move(race);
+    state.deadline = nullptr;
+    x.request_id = std::move(ctx.request_id);
+    x.route = ctx.route;
+
+    response res;
+    if (outcome.index() == 0) {
+        res = std::move(std::get<0>(outcome));
+    } else {
+        res = error_response(http::status::service_unavailable, "REQUEST_TIMEOUT",
+                             "the request did not complete within its deadline");
+        res.set(http::field::retry_after, "1");
     }
+    decorate(w, res, x.request_id);
     co_return res;
 }
 

@@ -26,11 +26,21 @@ struct server_options {
     std::chrono::milliseconds request_deadline = std::chrono::seconds(30);
     std::chrono::milliseconds shutdown_grace = std::chrono::seconds(10);
     std::size_t max_connections = 20000;  // per server; accepting pauses beyond it
+    // One info line per request (method, path, status, duration, request id). Off by
+    // default: a write(2) per request costs throughput. When off, the same line is
+    // logged at debug level.
+    bool access_log = false;
 };
+
+class metrics;
 
 class server {
 public:
+    // Records into a registry of its own (server_metrics()).
     server(server_options options, const router& routes);
+    // Records into `registry`, which must outlive the server (so GET /metrics, registered
+    // on the router before the server exists, can render it).
+    server(server_options options, const router& routes, metrics& registry);
     ~server();
 
     // Called on each worker's thread before it serves, and after it stops serving
@@ -43,17 +53,21 @@ public:
     // Serves until stop(); returns once every worker has finished.
     void run();
     // Graceful: stop accepting, finish in-flight requests within shutdown_grace, close
-    // idle keep-alive connections. Thread-safe; callable from a signal handler's loop.
+    // idle keep-alive connections. Requests still running when the grace period ends are
+    // cancelled and their connections closed. Thread-safe; callable from a signal
+    // handler's loop.
     void stop();
 
     unsigned short port() const noexcept;
     std::size_t workers() const noexcept;
     std::size_t open_connections() const noexcept;
     boost::asio::any_io_executor executor(std::size_t worker) const;
+    metrics& server_metrics() noexcept;
 
     struct impl;
 
 private:
+    server(server_options options, const router& routes, metrics* registry);
     std::unique_ptr<impl> impl_;
 };
 

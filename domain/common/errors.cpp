@@ -19,8 +19,18 @@ net::http_error to_http_error(std::exception_ptr ep) {
         case pgcoro::errc::connection_lost:
         case pgcoro::errc::pool_timeout:
         case pgcoro::errc::pool_closed:
-        case pgcoro::errc::timeout: {
+        case pgcoro::errc::timeout:
+        // The connection broke during COMMIT (the database restarting): the client cannot
+        // know whether the write happened, as with any lost connection.
+        case pgcoro::errc::commit_outcome_unknown: {
             net::log::warn("database unavailable: {}", e.what());
+            net::http_error out(status::service_unavailable, "DATABASE_UNAVAILABLE", "the database is unavailable");
+            out.headers.emplace_back("Retry-After", "1");
+            return out;
+        }
+        case pgcoro::errc::cancelled: {
+            // The request's deadline passed (the server answers 503 itself) or the
+            // client went away: nothing to log as an error.
             net::http_error out(status::service_unavailable, "DATABASE_UNAVAILABLE", "the database is unavailable");
             out.headers.emplace_back("Retry-After", "1");
             return out;

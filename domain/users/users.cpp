@@ -37,14 +37,6 @@ const std::string sql_patch = std::string(
     " RETURNING ") + user_columns;
 const std::string sql_delete = "UPDATE users SET deleted_at = now() WHERE id = $1 AND deleted_at IS NULL";
 
-json::object user_json(const pgcoro::row& r) {
-    return {{"id", r.get<pgcoro::uuid>(0).to_string()},
-            {"email", r.get<std::string>(1)},
-            {"username", r.get<std::string>(2)},
-            {"created_at", pgcoro::format_rfc3339(r.get<pgcoro::timestamptz>(3))},
-            {"updated_at", pgcoro::format_rfc3339(r.get<pgcoro::timestamptz>(4))}};
-}
-
 // A deliberately plain shape check: one '@', a dot in the domain, no spaces or controls.
 bool plausible_email(std::string_view e) {
     auto at = e.find('@');
@@ -203,6 +195,16 @@ awaitable_response delete_user(services& svc, net::request_context& ctx) {
 }
 
 }  // namespace
+
+json::object user_json(const pgcoro::row& r) {
+    return {{"id", r.get<pgcoro::uuid>(0).to_string()},
+            {"email", r.get<std::string>(1)},
+            {"username", r.get<std::string>(2)},
+            {"created_at", pgcoro::format_rfc3339(r.get<pgcoro::timestamptz>(3))},
+            {"updated_at", pgcoro::format_rfc3339(r.get<pgcoro::timestamptz>(4))}};
+}
+
+const std::string& sql_get_live_user() { return sql_get; }
 
 void register_users(net::router& r, services& svc) {
     auto bind = [&svc](awaitable_response (*fn)(services&, net::request_context&)) {

@@ -1,11 +1,21 @@
 // domain/users — POST/GET/PATCH/DELETE /users, keyset pagination and search.
 #pragma once
 
+#include <boost/json/object.hpp>
+#include <pgcoro/result.hpp>
+#include <string>
+
 #include "domain/common/services.hpp"
 #include "net/router.hpp"
 
 namespace domain {
 
 void register_users(net::router& r, services& svc);
+
+// For resources nested under a user (GET /users/{id}/orders), so they show the user
+// exactly as GET /users/{id} does: the SELECT of the live (not soft-deleted) user whose
+// id is $1, and the JSON of one of its rows.
+const std::string& sql_get_live_user();
+boost::json::object user_json(const pgcoro::row& r);
 
 }  // namespace domain

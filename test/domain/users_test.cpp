@@ -49,7 +49,7 @@ reply call(verb method, const std::string& target, const std::string& body = {},
     net::http::read(s, buf, res);
     json::value parsed;
     if (!res.body().empty()) parsed = json::parse(res.body());
-    return {res.result_int(), parsed, res};
+    return {static_cast<int>(res.result_int()), parsed, res};
 }
 
 std::string unique(const std::string& stem) {

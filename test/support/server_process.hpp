@@ -8,14 +8,20 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <chrono>
 #include <map>
+#include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <sys/wait.h>
+#include <thread>
 #include <unistd.h>
+#include <vector>
 
 #include "net/http.hpp"
 
@@ -49,6 +55,15 @@ public:
             auto colon = l.find(':', at + 13);
             auto space = l.find(' ', colon);
             port_ = static_cast<unsigned short>(std::stoi(l.substr(colon + 1, space - colon - 1)));
+            // Keep reading: a server that logs a lot (ACCESS_LOG=1) must never block on a
+            // full pipe, and tests may look at what it wrote (output()).
+            reader_ = std::thread([this] {
+                char buf[4096];
+                while (fgets(buf, sizeof buf, log_)) {
+                    std::lock_guard lock(output_mutex_);
+                    output_ += buf;
+                }
+            });
             return;
         }
         throw std::runtime_error("the server did not start: " + output_);
@@ -59,6 +74,7 @@ public:
             kill(pid_, SIGKILL);
             waitpid(pid_, nullptr, 0);
         }
+        if (reader_.joinable()) reader_.join();  // the pipe reached EOF when the server exited
         if (log_) fclose(log_);
     }
 
@@ -74,11 +90,37 @@ public:
         return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     }
 
+    // Sends a signal without waiting (see wait_exit()).
+    void signal(int sig) { kill(pid_, sig); }
+
+    // Waits up to `timeout` for the server to exit: its exit status (-1 when a signal
+    // ended it), or nullopt when it is still running.
+    std::optional<int> wait_exit(std::chrono::milliseconds timeout) {
+        auto deadline = std::chrono::steady_clock::now() + timeout;
+        for (;;) {
+            int status = 0;
+            if (waitpid(pid_, &status, WNOHANG) == pid_) {
+                pid_ = -1;
+                return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+            }
+            if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));  // polling a child's exit
+        }
+    }
+
+    // What the server has written to stderr so far.
+    std::string output() const {
+        std::lock_guard lock(output_mutex_);
+        return output_;
+    }
+
 private:
     pid_t pid_ = -1;
     FILE* log_ = nullptr;
     unsigned short port_ = 0;
+    mutable std::mutex output_mutex_;
     std::string output_;
+    std::thread reader_;
 };
 
 // One request on a fresh connection; blocking.
@@ -100,6 +142,47 @@ inline net::response http_request(unsigned short port, net::http::verb method, c
     net::response res;
     net::http::read(s, buf, res);
     return res;
+}
+
+// Runs `binary args...` to completion (a one-shot command such as `seed`) with extra
+// environment variables; its exit status (-1 when it did not exit normally) and what it
+// wrote to stdout and stderr.
+struct process_result {
+    int status = -1;
+    std::string output;
+};
+
+inline process_result run_process(const std::string& binary, const std::vector<std::string>& args,
+                                  const std::map<std::string, std::string>& env = {}) {
+    int fds[2];
+    if (pipe(fds) != 0) throw std::runtime_error("pipe failed");
+    pid_t pid = fork();
+    if (pid < 0) throw std::runtime_error("fork failed");
+    if (pid == 0) {
+        dup2(fds[1], STDOUT_FILENO);
+        dup2(fds[1], STDERR_FILENO);
+        close(fds[0]);
+        close(fds[1]);
+        for (auto& [k, v] : env) setenv(k.c_str(), v.c_str(), 1);
+        std::vector<char*> argv{const_cast<char*>(binary.c_str())};
+        for (auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+        argv.push_back(nullptr);
+        execv(binary.c_str(), argv.data());
+        _exit(127);
+    }
+    close(fds[1]);
+    process_result out;
+    char buf[4096];
+    for (ssize_t n; (n = read(fds[0], buf, sizeof buf)) != 0;) {
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) break;
+        out.output.append(buf, static_cast<std::size_t>(n));
+    }
+    close(fds[0]);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    out.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return out;
 }
 
 // Runs scripts/pg with an argument (stop, start), as scripts/test arranged.
