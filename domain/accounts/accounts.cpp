@@ -141,7 +141,7 @@ awaitable_response create_account(services& svc, net::request_context& ctx) {
 
 awaitable_response get_account(services& svc, net::request_context& ctx) {
     auto id = path_id(ctx, "id");
-    auto r = co_await svc.pool(ctx.worker).query(sql_get, id);
+    auto r = co_await svc.pool(ctx.worker).read_query(sql_get, id);
     if (r.empty()) fail(status::not_found, "ACCOUNT_NOT_FOUND", "account not found");
     co_return net::json_data(status::ok, account_json(r.front()));
 }

@@ -24,7 +24,7 @@ void register_health(net::router& r, services& svc) {
         auto start = std::chrono::steady_clock::now();
         bool up = true;
         try {
-            co_await pgcoro::with_timeout(svc.pool(ctx.worker).query("SELECT 1"), std::chrono::seconds(2));
+            co_await pgcoro::with_timeout(svc.pool(ctx.worker).read_query("SELECT 1"), std::chrono::seconds(2));
         } catch (const std::exception&) {
             up = false;
         }

@@ -44,7 +44,7 @@ awaitable_response put_inventory(services& svc, net::request_context& ctx) {
 
 awaitable_response get_inventory(services& svc, net::request_context& ctx) {
     auto product_id = path_id(ctx, "product_id");
-    auto r = co_await svc.pool(ctx.worker).query(sql_get, product_id);
+    auto r = co_await svc.pool(ctx.worker).read_query(sql_get, product_id);
     if (r.empty()) fail(status::not_found, "PRODUCT_NOT_FOUND", "product not found in inventory");
     co_return net::json_data(status::ok, inventory_json(r.front()));
 }

@@ -372,7 +372,7 @@ awaitable_response create_order(services& svc, net::request_context& ctx) {
 
 awaitable_response get_order(services& svc, net::request_context& ctx) {
     auto id = path_id(ctx, "id");
-    auto r = co_await svc.pool(ctx.worker).query(sql_get_order, id);
+    auto r = co_await svc.pool(ctx.worker).read_query(sql_get_order, id);
     if (r.empty()) order_not_found();
     auto orders = orders_json(r);
     co_return net::json_data(status::ok, std::move(orders.at(0)));

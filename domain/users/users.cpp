@@ -113,7 +113,7 @@ awaitable_response create_user(services& svc, net::request_context& ctx) {
 
 awaitable_response get_user(services& svc, net::request_context& ctx) {
     auto id = path_id(ctx, "id");
-    auto r = co_await svc.pool(ctx.worker).query(sql_get, id);
+    auto r = co_await svc.pool(ctx.worker).read_query(sql_get, id);
     if (r.empty()) fail(status::not_found, "USER_NOT_FOUND", "user not found");
     co_return net::json_data(status::ok, user_json(r.front()));
 }
@@ -128,14 +128,14 @@ awaitable_response list_users(services& svc, net::request_context& ctx) {
         fields f(wrapper);
         f.text("q", true, 1, 100);
         f.check();
-        auto r = co_await svc.pool(ctx.worker).query(sql_search, contains_pattern(*q));
+        auto r = co_await svc.pool(ctx.worker).read_query(sql_search, contains_pattern(*q));
         json::array data;
         for (int i = 0; i < r.size(); ++i) data.push_back(user_json(r[i]));
         co_return net::json_body(status::ok, json::object{{"data", std::move(data)}, {"next_cursor", nullptr}});
     }
     int limit = query_limit(ctx);
     auto cursor = query_cursor(ctx);
-    auto r = co_await svc.pool(ctx.worker).query(sql_page, cursor, limit + 1);  // one more: is there a next page?
+    auto r = co_await svc.pool(ctx.worker).read_query(sql_page, cursor, limit + 1);  // one more: is there a next page?
     json::array data;
     int shown = std::min(r.size(), limit);
     for (int i = 0; i < shown; ++i) data.push_back(user_json(r[i]));

@@ -198,6 +198,11 @@ void connection_impl::process_input() {
         }
         if (!r) {  // the end of one item's results
             ++p.current;
+            if (p.shares_sync && p.current == p.items.size()) {
+                auto done = queue.front();
+                queue.pop_front();
+                complete(done);
+            }
             continue;
         }
         result owned(r);
@@ -205,7 +210,7 @@ void connection_impl::process_input() {
         if (status == PGRES_PIPELINE_SYNC) {
             auto done = queue.front();
             queue.pop_front();
-            finish(*done);
+            complete(done);
             continue;
         }
         if (p.current >= p.items.size()) {
@@ -229,6 +234,10 @@ void connection_impl::process_input() {
         }
         if (it.kind == item::ignore) continue;
         auto& out = p.outcomes[it.index];
+        if (status == PGRES_PIPELINE_ABORTED && !p.retained.empty()) {
+            p.aborted = true;
+            continue;
+        }
         if (it.prepared_as && it.prepared_as->failure) {
             // A statement whose prepare failed reports the prepare's error (the real
             // cause, a syntax error say), not "prepared statement does not exist".
@@ -244,6 +253,19 @@ void connection_impl::process_input() {
             out.rows = std::move(owned);
         }
     }
+}
+
+// A request whose results are all in: answer it, or, when it was a member of a
+// read-only group that another member's failure aborted, send it again on its own.
+void connection_impl::complete(const std::shared_ptr<pending>& done) {
+    if (done->aborted && done->handler) {
+        auto h = std::move(*done->handler);
+        done->handler.reset();
+        for (auto& st : done->retained) st.read_only = false;  // alone this time
+        submit(std::move(done->retained), std::move(h));
+        return;
+    }
+    finish(*done);
 }
 
 // Completions are posted, never run inline: the awaiting coroutine may resume into code
@@ -383,6 +405,8 @@ void connection_impl::submit(std::vector<statement> statements, request_handler 
         }
     };
     auto lost = [&] { return last_error(errc::connection_lost); };
+    const bool grouped = statements.size() == 1 && statements[0].read_only;
+    if (!grouped) close_group();
 
     // Evicted statements are closed in a group of their own, ahead of the request.
     auto p = std::make_shared<pending>();
@@ -399,6 +423,7 @@ void connection_impl::submit(std::vector<statement> statements, request_handler 
         }
     }
     if (!evicted.empty()) {
+        close_group();  // its Sync would end the open group's implicit transaction
         auto closing = std::make_shared<pending>();
         for (auto& e : evicted) {
             std::string sql = "DEALLOCATE " + e->name;
@@ -427,11 +452,33 @@ void connection_impl::submit(std::vector<statement> statements, request_handler 
         if (!ok) return fail_all(lost()), fail_now(lost());
         p->items.push_back({item::statement, i, named ? use : nullptr});
     }
+    if (grouped) {
+        // No Sync yet: it is sent once, after every read-only request of this loop turn
+        // (PQpipelineSync is also what flushes, so the group leaves in one write).
+        p->shares_sync = true;
+        p->retained = std::move(statements);
+        attach(std::move(p), std::move(handler));
+        if (!group_open) {
+            group_open = true;
+            asio::post(ex, [self = shared_from_this()] { self->close_group(); });
+        }
+        return;
+    }
     if (!PQpipelineSync(conn)) return fail_all(lost()), fail_now(lost());
     attach(std::move(p), std::move(handler));
     // libpq 15's PQpipelineSync already pushed the bytes out; this only takes over when
     // the socket was full. (libpq 17's PQsendPipelineSync would let a loop turn's
     // requests share one write.)
+    flush();
+}
+
+// Ends the group of read-only requests: the last member owns the Sync.
+void connection_impl::close_group() {
+    if (!group_open) return;
+    group_open = false;
+    if (broken) return;
+    if (!queue.empty()) queue.back()->shares_sync = false;
+    if (!PQpipelineSync(conn)) return fail_all(last_error(errc::connection_lost));
     flush();
 }
 

@@ -46,6 +46,11 @@ struct pending {
     std::vector<outcome> outcomes;
     std::optional<request_handler> handler; // empty once answered or cancelled
     bool simple = false;                    // a simple-protocol script, outside pipeline mode
+    // Read-only requests of one loop turn share one Sync (see statement::read_only): all
+    // but the last of them complete after their own results, not at a Sync.
+    bool shares_sync = false;
+    bool aborted = false;                   // skipped for another member's failure: send again
+    std::vector<statement> retained;        // what to send again
 };
 
 struct connection_impl : std::enable_shared_from_this<connection_impl> {
@@ -54,6 +59,7 @@ struct connection_impl : std::enable_shared_from_this<connection_impl> {
 
     asio::awaitable<void> connect();
     void submit(std::vector<statement> statements, request_handler handler);
+    void close_group();
     void submit_script(std::string sql, request_handler handler);
     void close(const char* why) noexcept;
 
@@ -63,6 +69,7 @@ struct connection_impl : std::enable_shared_from_this<connection_impl> {
     void flush();
     void process_input();
     void finish(pending& p);
+    void complete(const std::shared_ptr<pending>& done);
     void deliver(request_handler h, std::exception_ptr e, std::vector<outcome> v);
     void fail_all(const error& e);
     void request_server_cancel();
@@ -83,6 +90,7 @@ struct connection_impl : std::enable_shared_from_this<connection_impl> {
     bool flushing = false;
     bool reading = false;
     bool in_script = false;
+    bool group_open = false;  // read-only requests are being gathered under one Sync
     std::chrono::steady_clock::time_point created = std::chrono::steady_clock::now();
 
     // LRU of prepared statements: most recently used at the front.

@@ -58,6 +58,41 @@ BOOST_AUTO_TEST_CASE(many_coroutines_share_one_connection_each_gets_its_own_resu
     }());
 }
 
+BOOST_AUTO_TEST_CASE(read_only_statements_share_a_sync_and_one_failure_spares_the_others) {
+    asio::io_context ioc;
+    run(ioc, [&]() -> asio::awaitable<void> {
+        auto c = co_await connection::connect(ioc.get_executor(), opts());
+        constexpr int n = 300;
+        std::vector<int> got(n, -1);
+        int done = 0;
+        for (int i = 0; i < n; ++i) {
+            asio::co_spawn(
+                ioc,
+                [&, i]() -> asio::awaitable<void> {
+                    try {
+                        // Every 10th divides by zero: the members of its group after it are
+                        // aborted by the server and must be sent again, transparently.
+                        auto r = co_await c.read_query("SELECT $1::int / (CASE WHEN $1::int % 10 = 5 THEN 0 ELSE 1 END)", i);
+                        got[i] = r.scalar<int>();
+                    } catch (const error& e) {
+                        got[i] = (i % 10 == 5 && e.sqlstate() == "22012") ? i : -2;
+                    }
+                    ++done;
+                },
+                asio::detached);
+        }
+        asio::steady_timer t(ioc);
+        while (done < n) {
+            t.expires_after(std::chrono::milliseconds(2));
+            co_await t.async_wait(asio::use_awaitable);
+        }
+        for (int i = 0; i < n; ++i) BOOST_TEST(got[i] == i);
+        // A writing statement after a group ends it and runs in its own transaction.
+        co_await c.query("CREATE TEMP TABLE IF NOT EXISTS grouped (v int)");
+        BOOST_TEST((co_await c.read_query("SELECT count(*) FROM grouped")).scalar<std::int64_t>() == 0);
+    }());
+}
+
 BOOST_AUTO_TEST_CASE(batch_reports_each_statement_and_isolates_failures) {
     asio::io_context ioc;
     run(ioc, [&]() -> asio::awaitable<void> {

@@ -31,10 +31,20 @@ namespace asio = boost::asio;
 struct statement {
     std::string sql;
     std::vector<param> params;
+    // A statement with no effects (a plain SELECT). On a shared connection, read-only
+    // statements submitted during one turn of the event loop share one Sync, so they
+    // leave in one write and come back in one read. If one of them fails, the others
+    // are sent again on their own: they never ran. Never set it for a statement that
+    // writes, locks, or calls a function with side effects.
+    bool read_only = false;
 
     template <typename... Args>
     static statement make(std::string sql, const Args&... args) {
         return statement{std::move(sql), {to_param(args)...}};
+    }
+    template <typename... Args>
+    static statement make_read_only(std::string sql, const Args&... args) {
+        return statement{std::move(sql), {to_param(args)...}, true};
     }
 };
 
@@ -84,6 +94,11 @@ public:
     template <typename... Args>
     asio::awaitable<result> query(std::string sql, const Args&... args) {
         return execute(statement::make(std::move(sql), args...));
+    }
+    // query() for a statement with no effects; see statement::read_only.
+    template <typename... Args>
+    asio::awaitable<result> read_query(std::string sql, const Args&... args) {
+        return execute(statement::make_read_only(std::move(sql), args...));
     }
 
     // Runs a batch in one round trip; each statement's outcome in order. Throws only for

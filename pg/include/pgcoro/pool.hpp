@@ -104,6 +104,12 @@ public:
     asio::awaitable<result> query(std::string sql, const Args&... args) {
         return execute(statement::make(std::move(sql), args...));
     }
+    // query() for a statement with no effects (see statement::read_only): concurrent
+    // ones share a Sync and a write on a shared connection.
+    template <typename... Args>
+    asio::awaitable<result> read_query(std::string sql, const Args&... args) {
+        return execute(statement::make_read_only(std::move(sql), args...));
+    }
 
     // Runs body(transaction&) in a transaction, retried on serialization failures and
     // deadlocks as options say; returns the body's value. Defined in transaction.hpp.
