@@ -154,7 +154,7 @@ std::string metrics::render() const {
     }
 
     family(out, "http_request_duration_seconds", "histogram",
-           "Time from the start of reading a request to the end of writing its response.");
+           "Time from the start of reading a request until its response is ready to be written.");
     for (auto* s : all) {
         // Read the buckets once: _count is then exactly the +Inf bucket, as the format wants.
         std::array<std::uint64_t, latency_buckets.size() + 1> counts{};

@@ -15,6 +15,7 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
+#include <algorithm>
 #include <ctime>
 #include <limits>
 #include <list>
@@ -35,11 +36,9 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 namespace {
 
-// The first read of a request. Idle keep-alive connections hold a buffer this big, so it
-// stays small; the parser grows it when a request needs more.
+// The first read of a request; the parser grows the buffer when a request needs more.
+// Idle keep-alive connections hold no buffer at all (see session()).
 constexpr std::size_t first_read_size = 4096;
-// A buffer grown past this by a large request is given back before the connection idles.
-constexpr std::size_t idle_buffer_keep = 16 * 1024;
 // After refusing a request whose body was not read, input is discarded for at most this
 // long and this much before closing (see drain()).
 constexpr auto linger_time = std::chrono::seconds(1);
@@ -49,6 +48,8 @@ struct session_state {
     beast::tcp_stream* stream;
     asio::steady_timer* deadline = nullptr;  // while a handler runs; cancelling it cancels the handler
     bool busy = false;  // between the first byte of a request and the end of its response
+    // While waiting for a request: when the idle sweep closes the connection.
+    steady::time_point idle_until = steady::time_point::max();
 };
 
 // Members are ordered for destruction: when the io_context goes (with coroutine frames
@@ -56,7 +57,7 @@ struct session_state {
 // session bookkeeping those frames touch must still exist, and the acceptor and timers
 // must already be gone.
 struct worker {
-    explicit worker(std::size_t i) : index(i), acceptor(ioc), grace(ioc) {}
+    explicit worker(std::size_t i) : index(i), acceptor(ioc), grace(ioc), sweeper(ioc) {}
     std::size_t index;
     std::list<session_state*> sessions;
     bool stopping = false;  // no more accepting; connections close after their current request
@@ -69,6 +70,7 @@ struct worker {
     asio::io_context ioc{1};
     tcp::acceptor acceptor;
     asio::steady_timer grace;
+    asio::steady_timer sweeper;
     std::thread thread;
 };
 
@@ -78,12 +80,14 @@ struct exchange {
     explicit exchange(metrics& m) : registry(m) {}
     exchange(const exchange&) = delete;
     exchange& operator=(const exchange&) = delete;
-    ~exchange() {
-        if (counted) registry.request_finished();
-    }
+    ~exchange() { finished(); }
     void started() {
         counted = true;
         registry.request_started();
+    }
+    void finished() {
+        if (counted) registry.request_finished();
+        counted = false;
     }
 
     metrics& registry;
@@ -141,6 +145,7 @@ struct server::impl {
           registry(m ? *m : *own_metrics) {}
 
     asio::awaitable<void> accept_loop(worker& w);
+    asio::awaitable<void> sweep_idle(worker& w);
     asio::awaitable<void> session(worker& w, tcp::socket socket);
     asio::awaitable<response> handle(worker& w, session_state& state, request& req, exchange& x);
     asio::awaitable<void> reject(worker& w, beast::tcp_stream& stream, exchange& x, const std::string& remote,
@@ -148,6 +153,7 @@ struct server::impl {
     static asio::awaitable<void> drain(beast::tcp_stream& stream);
     void decorate(worker& w, response& res, const std::string& request_id);
     std::string request_id(worker& w, std::string_view given);
+    // Records the request (metrics, access log) once its response is ready.
     void finish(exchange& x, unsigned status, const std::string& remote);
     void cut(worker& w);
     void finish_if_idle(worker& w);
@@ -233,6 +239,7 @@ void server::run() {
         w->thread = std::thread([this, w] {
             if (on_worker_start) on_worker_start(w->index, w->ioc.get_executor());
             asio::co_spawn(w->ioc, impl_->accept_loop(*w), asio::detached);
+            asio::co_spawn(w->ioc, impl_->sweep_idle(*w), asio::detached);
             try {
                 w->ioc.run();
             } catch (const std::exception& e) {
@@ -251,6 +258,7 @@ void server::stop() {
             w->stopping = true;
             boost::system::error_code ec;
             w->acceptor.close(ec);
+            w->sweeper.cancel();
             for (auto* s : w->sessions)
                 if (!s->busy) s->stream->socket().cancel(ec);  // idle keep-alive: close now
             w->grace.expires_after(impl_->opts.shutdown_grace);
@@ -323,6 +331,7 @@ void server::impl::decorate(worker& w, response& res, const std::string& request
 
 void server::impl::finish(exchange& x, unsigned status, const std::string& remote) {
     auto took = steady::now() - x.start;
+    x.finished();
     std::string_view method = x.method == http::verb::unknown ? "OTHER" : http::to_string(x.method);
     registry.record(method, x.route.empty() ? std::string_view("unmatched") : x.route, status, took);
 
@@ -408,6 +417,23 @@ asio::awaitable<void> server::impl::accept_loop(worker& w) {
     }
 }
 
+// Idle keep-alive connections wait for readability without a timer of their own (a
+// timer armed and cancelled per request, and memory per idle connection): this sweep
+// closes those idle past idle_timeout, a fraction of it late at most.
+asio::awaitable<void> server::impl::sweep_idle(worker& w) {
+    auto interval = std::clamp<std::chrono::milliseconds>(opts.idle_timeout / 4, std::chrono::milliseconds(10),
+                                                          std::chrono::seconds(1));
+    while (!w.stopping) {
+        w.sweeper.expires_after(interval);
+        auto [ec] = co_await w.sweeper.async_wait(use_tuple);
+        if (ec || w.stopping) break;
+        auto now = steady::now();
+        boost::system::error_code cec;
+        for (auto* s : w.sessions)
+            if (s->idle_until <= now) s->stream->socket().cancel(cec);
+    }
+}
+
 asio::awaitable<void> server::impl::session(worker& w, tcp::socket socket) {
     beast::tcp_stream stream(std::move(socket));
     session_state state{&stream};
@@ -424,11 +450,18 @@ asio::awaitable<void> server::impl::session(worker& w, tcp::socket socket) {
     for (;;) {
         state.busy = false;
         if (w.stopping) break;
-        if (buffer.size() == 0) {  // wait for the next request, bounded by the idle timeout
-            if (buffer.capacity() > idle_buffer_keep) buffer.shrink_to_fit();
-            stream.expires_after(opts.idle_timeout);
+        if (buffer.size() == 0) {
+            // Wait for the next request holding no buffer: thousands of idle keep-alive
+            // connections then cost little more than their sockets. sweep_idle() enforces
+            // the idle timeout.
+            buffer.shrink_to_fit();
+            state.idle_until = steady::now() + opts.idle_timeout;
+            auto [wec] = co_await stream.socket().async_wait(tcp::socket::wait_read, use_tuple);
+            state.idle_until = steady::time_point::max();
+            if (wec) break;
+            stream.expires_after(opts.header_timeout);
             auto [ec, n] = co_await stream.async_read_some(buffer.prepare(first_read_size), use_tuple);
-            if (ec) break;
+            if (ec) break;  // eof: the client closed the connection
             buffer.commit(n);
         }
         state.busy = true;
@@ -491,13 +524,20 @@ asio::awaitable<void> server::impl::session(worker& w, tcp::socket socket) {
             }
         }
         request req = parser.release();
+        x.method_text = req.method_string();  // the views now point into req
+        x.path = req.target().substr(0, req.target().find('?'));
         response res = co_await handle(w, state, req, x);
         if (w.cutting) break;
         bool keep = req.keep_alive() && !w.stopping;
         res.keep_alive(keep);
+        // HEAD: the same headers (Content-Length included) without the body, or the
+        // client would read the body as the next response.
+        if (req.method() == http::verb::head) res.body().clear();
+        // Recorded before writing: a client that has its response can count on seeing it
+        // in /metrics (the write completes on a later turn of the event loop).
+        finish(x, res.result_int(), remote);
         stream.expires_after(opts.idle_timeout);
         auto [wec, wn] = co_await http::async_write(stream, res, use_tuple);
-        finish(x, res.result_int(), remote);
         if (wec || !keep) break;
     }
     if (unread_input && !w.cutting) co_await drain(stream);
@@ -513,9 +553,9 @@ asio::awaitable<void> server::impl::reject(worker& w, beast::tcp_stream& stream,
     auto res = error_response(status, code, message);
     res.keep_alive(false);
     decorate(w, res, x.request_id);
+    finish(x, res.result_int(), remote);
     stream.expires_after(opts.header_timeout);
     co_await http::async_write(stream, res, use_tuple);  // failing or not, the connection ends
-    finish(x, res.result_int(), remote);
 }
 
 // Closing a socket with unread input makes the kernel send RST, which can destroy the

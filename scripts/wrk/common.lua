@@ -10,9 +10,11 @@ M.expected = {}
 
 function M.setup(thread)
   table.insert(threads, thread)
+  thread:set("thread_id", #threads)  -- distinct per thread: all threads share one random seed
 end
 
 function M.init()
+  math.randomseed(os.time() * 100 + (thread_id or 0))
   non2xx = 0
   expected4xx = 0
 end

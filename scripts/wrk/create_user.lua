@@ -9,7 +9,7 @@ local run = string.format("%x%x", os.time(), math.random(1, 1e9))
 
 request = function()
   counter = counter + 1
-  local tag = string.format("%s-%d-%d", run, math.random(1, 1e9), counter)
+  local tag = string.format("%s-%d-%d", run, thread_id or 0, counter)
   local body = string.format('{"email":"bench-%s@example.com","username":"bench-%s","password":"benchmark-pw"}', tag, tag)
   return wrk.format("POST", "/users", {["Content-Type"] = "application/json"}, body)
 end

@@ -77,6 +77,8 @@ inline void parse_and_route(std::string_view input, std::size_t split) {
     parser.eager(true);
     std::string buffered;  // what a session's flat_buffer would hold
     auto feed = [&](std::string_view piece) {
+        // Like Beast's read operations: put() again only once more bytes have arrived.
+        if (piece.empty()) return true;
         buffered.append(piece);
         while (!parser.is_done() && !buffered.empty()) {
             boost::system::error_code ec;
@@ -90,6 +92,9 @@ inline void parse_and_route(std::string_view input, std::size_t split) {
     };
     if (!feed(input.substr(0, split)) || !feed(input.substr(split))) return;
     if (!parser.is_done()) {
+        // The end of the stream, as Beast's read operations report it: put_eof() only
+        // after some bytes (it asserts so), else the stream simply ended.
+        if (!parser.got_some()) return;
         boost::system::error_code ec;
         parser.put_eof(ec);
         if (ec || !parser.is_done()) return;

@@ -109,6 +109,16 @@ BOOST_AUTO_TEST_CASE(responses_carry_request_id_date_and_server) {
     BOOST_TEST(echoed[net::http::field::server] == "pgcoro");
 }
 
+BOOST_AUTO_TEST_CASE(head_responses_have_no_body) {
+    raw_socket s(shared().port());
+    BOOST_REQUIRE(s.send("HEAD /debug/sleep?ms=0 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" + http_get("/debug/sleep?ms=0")));
+    auto head = s.read_response(5s, true);
+    BOOST_TEST(head.result_int() == 405);  // only GET is routed
+    BOOST_TEST(head[net::http::field::allow] == "GET");
+    auto next = s.read_response();  // parsed where the HEAD answer ends: no stray body bytes
+    BOOST_TEST(next.result_int() == 200);
+}
+
 BOOST_AUTO_TEST_CASE(headers_sent_one_byte_per_second_are_cut_at_the_header_timeout) {
     raw_socket slow(shared().port());
     std::string req = http_get("/debug/sleep?ms=0", "X-Padding: " + std::string(40, 'p') + "\r\n");

@@ -69,10 +69,11 @@ public:
 
     // Reads one HTTP response (a 100 Continue is a response too). Bytes after it stay
     // buffered for the next call. Throws on timeout, on a malformed response, or when the
-    // connection ends first.
-    net::response read_response(std::chrono::milliseconds timeout = 10s) {
+    // connection ends first. `to_head`: the response to a HEAD request (no body follows).
+    net::response read_response(std::chrono::milliseconds timeout = 10s, bool to_head = false) {
         net::http::response_parser<net::http::string_body> parser;
         parser.eager(true);
+        parser.skip(to_head);
         parser.body_limit(64 * 1024 * 1024);
         auto deadline = std::chrono::steady_clock::now() + timeout;
         for (;;) {
