@@ -34,6 +34,7 @@ void apply(config& c, std::string_view key, std::string_view value) {
     else if (key == "DATABASE_URL") c.database_url = value;
     else if (key == "DB_POOL_MAX") c.pool_max = static_cast<std::size_t>(parse_number(key, value, 0, 10000));
     else if (key == "DB_AUTO_PIPELINE") c.auto_pipeline = parse_bool(key, value);
+    else if (key == "DB_GROUP_READS") c.group_reads = parse_bool(key, value);
     else if (key == "REQUEST_DEADLINE_MS") c.http.request_deadline = ms(parse_number(key, value, 1, 3600000));
     else if (key == "IDLE_TIMEOUT_MS") c.http.idle_timeout = ms(parse_number(key, value, 1, 3600000));
     else if (key == "HEADER_TIMEOUT_MS") c.http.header_timeout = ms(parse_number(key, value, 1, 3600000));
@@ -54,7 +55,7 @@ void apply(config& c, std::string_view key, std::string_view value) {
     else throw std::invalid_argument("unknown setting " + std::string(key));
 }
 
-constexpr const char* keys[] = {"PORT", "BIND_ADDRESS", "WORKERS", "DATABASE_URL", "DB_POOL_MAX", "DB_AUTO_PIPELINE",
+constexpr const char* keys[] = {"PORT", "BIND_ADDRESS", "WORKERS", "DATABASE_URL", "DB_POOL_MAX", "DB_AUTO_PIPELINE", "DB_GROUP_READS",
                                 "REQUEST_DEADLINE_MS", "IDLE_TIMEOUT_MS", "HEADER_TIMEOUT_MS", "SHUTDOWN_GRACE_MS",
                                 "MAX_CONNECTIONS", "ACCESS_LOG", "MAX_HEADER_BYTES", "MAX_BODY_BYTES", "PGCORO_TEST_ROUTES", "PASSWORD_HASH_COST"};
 
@@ -78,6 +79,7 @@ std::string usage() {
            "  DATABASE_URL         libpq connection string (required)\n"
            "  DB_POOL_MAX          database connections per process (default 4 per worker)\n"
            "  DB_AUTO_PIPELINE     share connections among concurrent statements (default 1)\n"
+           "  DB_GROUP_READS       concurrent read-only statements share one Sync and one write (default 1)\n"
            "  REQUEST_DEADLINE_MS  per-request deadline (default 30000)\n"
            "  IDLE_TIMEOUT_MS      keep-alive idle timeout (default 60000)\n"
            "  HEADER_TIMEOUT_MS    time to receive a request's headers (default 10000)\n"

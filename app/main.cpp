@@ -106,6 +106,7 @@ int main(int argc, char** argv) {
             po.max_size = std::max<std::size_t>(1, total / n + (i < total % n ? 1 : 0));
             po.acquire_timeout = std::chrono::seconds(2);
             po.auto_pipeline = cfg->auto_pipeline;
+            po.connection.group_read_only = cfg->group_reads;
             svc.pools.push_back(std::make_unique<pgcoro::pool>(server.executor(i), po));
         }
         server.on_worker_stop = [&svc](std::size_t worker) { svc.pools.at(worker)->close(); };

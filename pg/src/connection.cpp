@@ -151,6 +151,7 @@ asio::awaitable<void> connection_impl::flush_loop() {
             fail_all(last_error(errc::connection_lost));
             break;
         }
+        poke();
         boost::system::error_code ec;
         co_await socket.async_wait(asio::posix::stream_descriptor::wait_write,
                                    asio::redirect_error(asio::use_awaitable, ec));
@@ -160,10 +161,12 @@ asio::awaitable<void> connection_impl::flush_loop() {
         }
     }
     flushing = false;
+    if (!broken) poke();
 }
 
 void connection_impl::flush() {
-    if (flushing || broken) return;
+    if (broken) return;
+    if (flushing) return poke();  // flush_loop finishes the write; input may be waiting
     int r = PQflush(conn);
     if (r < 0) {
         fail_all(last_error(errc::connection_lost));
@@ -171,6 +174,20 @@ void connection_impl::flush() {
         flushing = true;
         asio::co_spawn(ex, [self = shared_from_this()] { return self->flush_loop(); }, asio::detached);
     }
+    poke();
+}
+
+// When a send finds the socket full, libpq reads whatever input is waiting (to avoid a
+// deadlock with the server), and those bytes never make the socket readable again for
+// the reader: look at libpq's buffer after every send, or results sit there until
+// unrelated traffic arrives (this showed as rare one-second stalls under load).
+void connection_impl::poke() {
+    if (poke_scheduled || broken || queue.empty() || in_script || PQisBusy(conn)) return;
+    poke_scheduled = true;
+    asio::post(ex, [self = shared_from_this()] {
+        self->poke_scheduled = false;
+        self->process_input();
+    });
 }
 
 void connection_impl::process_input() {
@@ -405,7 +422,7 @@ void connection_impl::submit(std::vector<statement> statements, request_handler 
         }
     };
     auto lost = [&] { return last_error(errc::connection_lost); };
-    const bool grouped = statements.size() == 1 && statements[0].read_only;
+    const bool grouped = options.group_read_only && statements.size() == 1 && statements[0].read_only;
     if (!grouped) close_group();
 
     // Evicted statements are closed in a group of their own, ahead of the request.

@@ -67,6 +67,7 @@ struct connection_impl : std::enable_shared_from_this<connection_impl> {
     asio::awaitable<void> read_loop();
     asio::awaitable<void> flush_loop();
     void flush();
+    void poke();
     void process_input();
     void finish(pending& p);
     void complete(const std::shared_ptr<pending>& done);
@@ -88,6 +89,7 @@ struct connection_impl : std::enable_shared_from_this<connection_impl> {
     std::deque<std::shared_ptr<pending>> queue;
     bool broken = false;
     bool flushing = false;
+    bool poke_scheduled = false;
     bool reading = false;
     bool in_script = false;
     bool group_open = false;  // read-only requests are being gathered under one Sync

@@ -21,6 +21,9 @@ struct connect_options {
     // statement is then parsed anew (for PgBouncer in transaction mode).
     std::size_t statement_cache_capacity = 256;
     std::string application_name = "pgcoro";
+    // Read-only statements submitted in one loop turn share one Sync (see
+    // statement::read_only). Off: every request ends in its own Sync.
+    bool group_read_only = true;
     // Called with each NOTICE/WARNING the server sends; by default they are dropped
     // (libpq would print them to stderr).
     std::function<void(std::string_view)> on_notice;
