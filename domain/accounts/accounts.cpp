@@ -181,12 +181,9 @@ awaitable_response list_account_transfers(services& svc, net::request_context& c
 }  // namespace
 
 void register_accounts(net::router& r, services& svc) {
-    auto bind = [&svc](awaitable_response (*fn)(services&, net::request_context&)) {
-        return [&svc, fn](net::request_context& ctx) { return fn(svc, ctx); };
-    };
-    route(r, verb::post, "/accounts", bind(create_account));
-    route(r, verb::get, "/accounts/{id}", bind(get_account));
-    route(r, verb::get, "/accounts/{id}/transfers", bind(list_account_transfers));
+    route(r, verb::post, "/accounts", svc, create_account);
+    route(r, verb::get, "/accounts/{id}", svc, get_account);
+    route(r, verb::get, "/accounts/{id}/transfers", svc, list_account_transfers);
 }
 
 }  // namespace domain

@@ -263,7 +263,7 @@ json::object transfer_json(const pgcoro::row& r, int first) {
 }
 
 void register_transfers(net::router& r, services& svc) {
-    route(r, verb::post, "/transfers", [&svc](net::request_context& ctx) { return create_transfer(svc, ctx); });
+    route(r, verb::post, "/transfers", svc, create_transfer);
 }
 
 }  // namespace domain

@@ -70,4 +70,8 @@ void route(net::router& r, net::http::verb method, std::string pattern, net::han
     });
 }
 
+void route(net::router& r, net::http::verb method, std::string pattern, services& svc, service_handler fn) {
+    route(r, method, std::move(pattern), [&svc, fn](net::request_context& ctx) { return fn(svc, ctx); });
+}
+
 }  // namespace domain

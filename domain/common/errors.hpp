@@ -18,4 +18,9 @@ net::http_error to_http_error(std::exception_ptr e);
 // Registers a handler whose exceptions pass through to_http_error.
 void route(net::router& r, net::http::verb method, std::string pattern, net::handler h);
 
+struct services;
+using service_handler = boost::asio::awaitable<net::response> (*)(services&, net::request_context&);
+// The same, for the usual handler shape: a function of the shared services and the request.
+void route(net::router& r, net::http::verb method, std::string pattern, services& svc, service_handler fn);
+
 }  // namespace domain

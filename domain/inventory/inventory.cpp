@@ -52,11 +52,8 @@ awaitable_response get_inventory(services& svc, net::request_context& ctx) {
 }  // namespace
 
 void register_inventory(net::router& r, services& svc) {
-    auto bind = [&svc](awaitable_response (*fn)(services&, net::request_context&)) {
-        return [&svc, fn](net::request_context& ctx) { return fn(svc, ctx); };
-    };
-    route(r, verb::put, "/inventory/{product_id}", bind(put_inventory));
-    route(r, verb::get, "/inventory/{product_id}", bind(get_inventory));
+    route(r, verb::put, "/inventory/{product_id}", svc, put_inventory);
+    route(r, verb::get, "/inventory/{product_id}", svc, get_inventory);
 }
 
 }  // namespace domain

@@ -527,14 +527,11 @@ awaitable_response user_orders(services& svc, net::request_context& ctx) {
 }  // namespace
 
 void register_orders(net::router& r, services& svc) {
-    auto bind = [&svc](awaitable_response (*fn)(services&, net::request_context&)) {
-        return [&svc, fn](net::request_context& ctx) { return fn(svc, ctx); };
-    };
-    route(r, verb::post, "/orders", bind(create_order));
-    route(r, verb::post, "/orders/status", bind(batch_status));
-    route(r, verb::get, "/orders/{id}", bind(get_order));
-    route(r, verb::patch, "/orders/{id}/status", bind(patch_status));
-    route(r, verb::get, "/users/{id}/orders", bind(user_orders));
+    route(r, verb::post, "/orders", svc, create_order);
+    route(r, verb::post, "/orders/status", svc, batch_status);
+    route(r, verb::get, "/orders/{id}", svc, get_order);
+    route(r, verb::patch, "/orders/{id}/status", svc, patch_status);
+    route(r, verb::get, "/users/{id}/orders", svc, user_orders);
 }
 
 }  // namespace domain

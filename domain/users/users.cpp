@@ -207,14 +207,11 @@ json::object user_json(const pgcoro::row& r) {
 const std::string& sql_get_live_user() { return sql_get; }
 
 void register_users(net::router& r, services& svc) {
-    auto bind = [&svc](awaitable_response (*fn)(services&, net::request_context&)) {
-        return [&svc, fn](net::request_context& ctx) { return fn(svc, ctx); };
-    };
-    route(r, verb::post, "/users", bind(create_user));
-    route(r, verb::get, "/users", bind(list_users));
-    route(r, verb::get, "/users/{id}", bind(get_user));
-    route(r, verb::patch, "/users/{id}", bind(patch_user));
-    route(r, verb::delete_, "/users/{id}", bind(delete_user));
+    route(r, verb::post, "/users", svc, create_user);
+    route(r, verb::get, "/users", svc, list_users);
+    route(r, verb::get, "/users/{id}", svc, get_user);
+    route(r, verb::patch, "/users/{id}", svc, patch_user);
+    route(r, verb::delete_, "/users/{id}", svc, delete_user);
 }
 
 }  // namespace domain

@@ -57,7 +57,12 @@ BOOST_AUTO_TEST_CASE(ten_thousand_idle_keep_alive_connections_while_another_clie
                                       << " connections; " << std::chrono::duration_cast<std::chrono::microseconds>(per_request).count()
                                       << " us per request meanwhile");
     BOOST_TEST(rss > 0);
+#if defined(__SANITIZE_ADDRESS__)
+    // AddressSanitizer's shadow memory and quarantine inflate RSS: the 200 MB budget is
+    // for the real server, checked in the normal build (and printed by scripts/bench).
+#else
     BOOST_TEST(rss < 200 * 1024);
+#endif
 
     // None was dropped meanwhile.
     BOOST_TEST(prom::scrape(port).value("http_open_connections") == n + 2);
