@@ -36,27 +36,10 @@ struct reply {
     json::value body;
 };
 
-using header_list = std::vector<std::pair<std::string, std::string>>;
-
 // One request on a fresh connection to the server on `port`; safe from many threads.
 reply call_at(unsigned short port, verb method, const std::string& target, const std::string& body = {},
               const header_list& headers = {}) {
-    namespace asio = boost::asio;
-    asio::io_context ioc;
-    asio::ip::tcp::socket s(ioc);
-    s.connect({asio::ip::make_address("127.0.0.1"), port});
-    net::request req{method, target, 11};
-    req.set(net::http::field::host, "127.0.0.1");
-    if (!body.empty()) {
-        req.set(net::http::field::content_type, "application/json");
-        req.body() = body;
-    }
-    for (auto& [k, v] : headers) req.set(k, v);
-    req.prepare_payload();
-    net::http::write(s, req);
-    boost::beast::flat_buffer buf;
-    net::response res;
-    net::http::read(s, buf, res);
+    auto res = http_request(port, method, target, body, "application/json", headers);
     json::value parsed;
     if (!res.body().empty()) parsed = json::parse(res.body());
     return {static_cast<int>(res.result_int()), parsed};

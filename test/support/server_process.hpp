@@ -124,8 +124,12 @@ private:
 };
 
 // One request on a fresh connection; blocking.
+using header_list = std::vector<std::pair<std::string, std::string>>;
+
+// Extra headers are set last, so they may override Content-Type.
 inline net::response http_request(unsigned short port, net::http::verb method, const std::string& target,
-                                  const std::string& body = {}, const std::string& content_type = "application/json") {
+                                  const std::string& body = {}, const std::string& content_type = "application/json",
+                                  const header_list& headers = {}) {
     namespace asio = boost::asio;
     asio::io_context ioc;
     asio::ip::tcp::socket s(ioc);
@@ -136,6 +140,7 @@ inline net::response http_request(unsigned short port, net::http::verb method, c
         req.set(net::http::field::content_type, content_type);
         req.body() = body;
     }
+    for (auto& [k, v] : headers) req.set(k, v);
     req.prepare_payload();
     net::http::write(s, req);
     boost::beast::flat_buffer buf;
