@@ -8,7 +8,9 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/ostream.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/error.hpp>
@@ -99,6 +101,15 @@ struct exchange {
     std::string_view route;
     std::string request_id;
 };
+
+// Pipelined responses held back are written once they reach this size.
+constexpr std::size_t pending_out_limit = 64 * 1024;
+
+// True when the buffer already holds the whole header of a next request.
+bool next_request_buffered(const beast::flat_buffer& b) {
+    auto data = static_cast<const char*>(b.data().data());
+    return std::string_view(data, b.size()).find("\r\n\r\n") != std::string_view::npos;
+}
 
 // Errors after which nobody is left to answer: the peer went away, it was too slow (the
 // stream is already closed), or the server is cutting the connection.
@@ -446,10 +457,23 @@ asio::awaitable<void> server::impl::session(worker& w, tcp::socket socket) {
     }
     beast::flat_buffer buffer;
     bool unread_input = false;  // a request was refused before its body was read
+    // Responses to HTTP-pipelined requests, held while the next request is already
+    // buffered, so a burst of requests is answered with one write.
+    beast::flat_buffer pending_out;
+    auto write_pending = [&]() -> asio::awaitable<bool> {
+        if (pending_out.size() == 0) co_return true;
+        stream.expires_after(opts.idle_timeout);
+        auto [ec, n] = co_await asio::async_write(stream, pending_out.data(), use_tuple);
+        pending_out.clear();
+        co_return !ec;
+    };
 
     for (;;) {
         state.busy = false;
-        if (w.stopping) break;
+        if (w.stopping) {
+            co_await write_pending();
+            break;
+        }
         if (buffer.size() == 0) {
             // Wait for the next request holding no buffer: thousands of idle keep-alive
             // connections then cost little more than their sockets. sweep_idle() enforces
@@ -476,6 +500,7 @@ asio::awaitable<void> server::impl::session(worker& w, tcp::socket socket) {
         auto& head = parser.get();
         if (hec) {
             if (peer_gone(hec)) break;
+            if (!co_await write_pending()) break;
             unread_input = true;
             if (hec == http::error::body_limit) {
                 // Content-Length over the limit, found by the parser at the end of the
@@ -503,6 +528,7 @@ asio::awaitable<void> server::impl::session(worker& w, tcp::socket socket) {
         x.path = head.target().substr(0, head.target().find('?'));
         x.request_id = request_id(w, head["X-Request-Id"]);
         if (!parser.is_done()) {
+            if (!co_await write_pending()) break;
             if (head.version() >= 11 && beast::iequals(head[http::field::expect], "100-continue")) {
                 http::response<http::empty_body> cont{http::status::continue_, 11};
                 auto [cec, cn] = co_await http::async_write(stream, cont, use_tuple);
@@ -537,6 +563,16 @@ asio::awaitable<void> server::impl::session(worker& w, tcp::socket socket) {
         // in /metrics (the write completes on a later turn of the event loop).
         finish(x, res.result_int(), remote);
         stream.expires_after(opts.idle_timeout);
+        if (keep && pending_out.size() < pending_out_limit && next_request_buffered(buffer)) {
+            // Another request is already here: answer it first, write both together.
+            beast::ostream(pending_out) << res;
+            continue;
+        }
+        if (pending_out.size() > 0) {
+            beast::ostream(pending_out) << res;
+            if (!co_await write_pending() || !keep) break;
+            continue;
+        }
         auto [wec, wn] = co_await http::async_write(stream, res, use_tuple);
         if (wec || !keep) break;
     }
