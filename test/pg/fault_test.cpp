@@ -48,11 +48,7 @@ BOOST_AUTO_TEST_CASE(twenty_pipelined_statements_cost_about_one_round_trip) {
                     ++done;
                 },
                 asio::detached);
-        asio::steady_timer t(ioc);
-        while (done < 20) {
-            t.expires_after(std::chrono::milliseconds(1));
-            co_await t.async_wait(asio::use_awaitable);
-        }
+        co_await test_support::wait_until(ioc, [&] { return done >= 20; });
         auto pipelined = clock_type::now() - start;
 
         start = clock_type::now();

@@ -49,11 +49,7 @@ BOOST_AUTO_TEST_CASE(many_coroutines_share_one_connection_each_gets_its_own_resu
                 asio::detached);
         }
         BOOST_TEST(c.in_flight() > 1u);  // really in flight together
-        asio::steady_timer t(ioc);
-        while (done < n) {
-            t.expires_after(std::chrono::milliseconds(5));
-            co_await t.async_wait(asio::use_awaitable);
-        }
+        co_await test_support::wait_until(ioc, [&] { return done >= n; });
         for (int i = 0; i < n; ++i) BOOST_TEST(got[i] == i);
     }());
 }
@@ -81,11 +77,7 @@ BOOST_AUTO_TEST_CASE(read_only_statements_share_a_sync_and_one_failure_spares_th
                 },
                 asio::detached);
         }
-        asio::steady_timer t(ioc);
-        while (done < n) {
-            t.expires_after(std::chrono::milliseconds(2));
-            co_await t.async_wait(asio::use_awaitable);
-        }
+        co_await test_support::wait_until(ioc, [&] { return done >= n; });
         for (int i = 0; i < n; ++i) BOOST_TEST(got[i] == i);
         // A writing statement after a group ends it and runs in its own transaction.
         co_await c.query("CREATE TEMP TABLE IF NOT EXISTS grouped (v int)");

@@ -24,14 +24,6 @@ pool_options popts(std::size_t max) {
     return o;
 }
 
-asio::awaitable<void> wait_until(asio::io_context& ioc, const std::function<bool()>& done) {
-    asio::steady_timer t(ioc);
-    while (!done()) {
-        t.expires_after(std::chrono::milliseconds(2));
-        co_await t.async_wait(asio::use_awaitable);
-    }
-}
-
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(thousand_coroutines_through_eight_connections) {
@@ -49,7 +41,7 @@ BOOST_AUTO_TEST_CASE(thousand_coroutines_through_eight_connections) {
                     ++done;
                 },
                 asio::detached);
-        co_await wait_until(ioc, [&] { return done == n; });
+        co_await test_support::wait_until(ioc, [&] { return done == n; });
         BOOST_TEST(ok == n);
         BOOST_TEST(p.stats().total <= 8u);
     }());

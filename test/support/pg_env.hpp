@@ -4,8 +4,11 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/use_future.hpp>
 #include <cstdlib>
+#include <functional>
 #include <stdexcept>
 #include <string>
 
@@ -26,6 +29,15 @@ auto run(boost::asio::io_context& ioc, Awaitable a) {
     // until this coroutine is done.
     while (fut.wait_for(std::chrono::seconds(0)) != std::future_status::ready) ioc.run_one_for(std::chrono::milliseconds(50));
     return fut.get();
+}
+
+// Polls `done` every millisecond on the loop (other coroutines keep running meanwhile).
+inline boost::asio::awaitable<void> wait_until(boost::asio::io_context& ioc, const std::function<bool()>& done) {
+    boost::asio::steady_timer t(ioc);
+    while (!done()) {
+        t.expires_after(std::chrono::milliseconds(1));
+        co_await t.async_wait(boost::asio::use_awaitable);
+    }
 }
 
 }  // namespace test_support

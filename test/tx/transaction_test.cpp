@@ -27,14 +27,6 @@ pool_options popts(std::size_t max) {
     return o;
 }
 
-asio::awaitable<void> wait_until(asio::io_context& ioc, const std::function<bool()>& done) {
-    asio::steady_timer t(ioc);
-    while (!done()) {
-        t.expires_after(std::chrono::milliseconds(2));
-        co_await t.async_wait(asio::use_awaitable);
-    }
-}
-
 struct domain_error : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
@@ -78,7 +70,7 @@ BOOST_AUTO_TEST_CASE(bank_transfers_keep_the_total_under_serializable_conflicts)
                 },
                 asio::detached);
         }
-        co_await wait_until(ioc, [&] { return done >= transfers; });
+        co_await test_support::wait_until(ioc, [&] { return done >= transfers; });
         auto sum = co_await p.query("SELECT sum(balance)::int8, min(balance) FROM tx_bank");
         BOOST_TEST(sum.front().get<std::int64_t>(0) == 16000);
         BOOST_TEST(sum.front().get<std::int64_t>(1) >= 0);
