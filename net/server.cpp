@@ -1,22 +1,21 @@
 #include "net/server.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/ostream.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/core/read_size.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/read.hpp>
-#include <boost/beast/http/write.hpp>
 #include <algorithm>
 #include <ctime>
 #include <limits>
@@ -27,6 +26,7 @@
 #include "net/json_response.hpp"
 #include "net/log.hpp"
 #include "net/metrics.hpp"
+#include "net/wire.hpp"
 
 namespace net {
 
@@ -46,12 +46,22 @@ constexpr std::size_t first_read_size = 4096;
 constexpr auto linger_time = std::chrono::seconds(1);
 constexpr std::size_t linger_bytes = 256 * 1024;
 
+// What the worker's sweep (sweep()) needs to enforce a session's time limits. Sessions
+// arm no timer of their own: a timer armed and cancelled around every read, write and
+// handler cost more than the rest of a small request.
 struct session_state {
-    beast::tcp_stream* stream;
-    asio::steady_timer* deadline = nullptr;  // while a handler runs; cancelling it cancels the handler
-    bool busy = false;  // between the first byte of a request and the end of its response
-    // While waiting for a request: when the idle sweep closes the connection.
+    tcp::socket* socket;
+    // Bound to the session coroutine's cancellation slot: emitting it cancels whatever the
+    // handler is awaiting (a pool acquire, a query), as a timer racing it would.
+    asio::cancellation_signal* cancel;
+    bool busy = false;        // between the first byte of a request and the end of its response
+    bool in_handler = false;  // the handler runs: the deadline applies
+    bool timed_out = false;   // the deadline passed and the handler was cancelled
+    // When the sweep cancels the socket: waiting for a request (idle), reading a request
+    // or writing a response (io).
     steady::time_point idle_until = steady::time_point::max();
+    steady::time_point io_until = steady::time_point::max();
+    steady::time_point handler_until = steady::time_point::max();
 };
 
 // Members are ordered for destruction: when the io_context goes (with coroutine frames
@@ -114,7 +124,7 @@ bool next_request_buffered(const beast::flat_buffer& b) {
 // Errors after which nobody is left to answer: the peer went away, it was too slow (the
 // stream is already closed), or the server is cutting the connection.
 bool peer_gone(const boost::system::error_code& ec) {
-    return ec == beast::error::timeout || ec == asio::error::eof || ec == http::error::end_of_stream ||
+    return ec == asio::error::eof || ec == http::error::end_of_stream ||
            ec == http::error::partial_message || ec == asio::error::connection_reset ||
            ec == asio::error::operation_aborted || ec == asio::error::broken_pipe || ec == asio::error::bad_descriptor;
 }
@@ -156,13 +166,12 @@ struct server::impl {
           registry(m ? *m : *own_metrics) {}
 
     asio::awaitable<void> accept_loop(worker& w);
-    asio::awaitable<void> sweep_idle(worker& w);
-    asio::awaitable<void> session(worker& w, tcp::socket socket);
+    asio::awaitable<void> sweep(worker& w);
+    asio::awaitable<void> session(worker& w, tcp::socket socket, asio::cancellation_signal& cancel);
     asio::awaitable<response> handle(worker& w, session_state& state, request& req, exchange& x);
-    asio::awaitable<void> reject(worker& w, beast::tcp_stream& stream, exchange& x, const std::string& remote,
+    asio::awaitable<void> reject(worker& w, session_state& state, exchange& x, const std::string& remote,
                                  http::status status, std::string_view code, std::string_view message);
-    static asio::awaitable<void> drain(beast::tcp_stream& stream);
-    void decorate(worker& w, response& res, const std::string& request_id);
+    static asio::awaitable<void> drain(session_state& state);
     std::string request_id(worker& w, std::string_view given);
     // Records the request (metrics, access log) once its response is ready.
     void finish(exchange& x, unsigned status, const std::string& remote);
@@ -250,7 +259,7 @@ void server::run() {
         w->thread = std::thread([this, w] {
             if (on_worker_start) on_worker_start(w->index, w->ioc.get_executor());
             asio::co_spawn(w->ioc, impl_->accept_loop(*w), asio::detached);
-            asio::co_spawn(w->ioc, impl_->sweep_idle(*w), asio::detached);
+            asio::co_spawn(w->ioc, impl_->sweep(*w), asio::detached);
             try {
                 w->ioc.run();
             } catch (const std::exception& e) {
@@ -271,7 +280,7 @@ void server::stop() {
             w->acceptor.close(ec);
             w->sweeper.cancel();
             for (auto* s : w->sessions)
-                if (!s->busy) s->stream->socket().cancel(ec);  // idle keep-alive: close now
+                if (!s->busy) s->socket->cancel(ec);  // idle keep-alive: close now
             w->grace.expires_after(impl_->opts.shutdown_grace);
             w->grace.async_wait([this, w](boost::system::error_code e) {
                 if (!e) impl_->cut(*w);
@@ -296,10 +305,14 @@ void server::impl::cut(worker& w) {
         log::warn("worker {}: {} connections still busy after the grace period, cancelling them", w.index,
                   w.sessions.size());
     boost::system::error_code ec;
+    // Collected first: a cancelled handler may finish (and its session leave the list)
+    // while the signal is being emitted.
+    std::vector<session_state*> busy;
     for (auto* s : w.sessions) {
-        if (s->deadline) s->deadline->cancel();
-        s->stream->socket().cancel(ec);
+        if (s->in_handler) busy.push_back(s);
+        else s->socket->cancel(ec);
     }
+    for (auto* s : busy) s->cancel->emit(asio::cancellation_type::terminal);
     w.grace.expires_after(std::chrono::seconds(1));
     w.grace.async_wait([&w](boost::system::error_code e) {
         if (!e) {
@@ -329,15 +342,13 @@ const std::string& server::impl::date(worker& w) {
     return w.date;
 }
 
+// The client's X-Request-Id when it is short printable ASCII (it is echoed in a header
+// and logged), else one of ours: worker prefix + counter.
 std::string server::impl::request_id(worker& w, std::string_view given) {
-    if (!given.empty() && given.size() <= 200) return std::string(given);
+    bool usable = !given.empty() && given.size() <= 200 &&
+                  std::all_of(given.begin(), given.end(), [](unsigned char c) { return c >= 0x20 && c < 0x7f; });
+    if (usable) return std::string(given);
     return w.request_id_prefix + std::to_string(++w.request_counter);
-}
-
-void server::impl::decorate(worker& w, response& res, const std::string& request_id) {
-    res.set("X-Request-Id", request_id);
-    res.set(http::field::server, "pgcoro");
-    res.set(http::field::date, date(w));
 }
 
 void server::impl::finish(exchange& x, unsigned status, const std::string& remote) {
@@ -405,8 +416,11 @@ asio::awaitable<void> server::impl::accept_loop(worker& w) {
             }
             socket.set_option(tcp::no_delay(true), ec);
             registry.connection_opened();
-            auto s = session(w, std::move(socket));
-            asio::co_spawn(w.ioc, std::move(s), [this, &w](std::exception_ptr e) {
+            // The signal outlives the session's frame: the completion handler owns it.
+            auto cancel = std::make_unique<asio::cancellation_signal>();
+            auto& signal = *cancel;
+            auto s = session(w, std::move(socket), signal);
+            auto done = [this, &w, cancel = std::move(cancel)](std::exception_ptr e) {
                 // A failing session must not take its worker (and every other connection
                 // on it) down: log it and carry on.
                 if (e) {
@@ -419,7 +433,8 @@ asio::awaitable<void> server::impl::accept_loop(worker& w) {
                     }
                 }
                 finish_if_idle(w);
-            });
+            };
+            asio::co_spawn(w.ioc, std::move(s), asio::bind_cancellation_slot(signal.slot(), std::move(done)));
         }
         if (backoff) {
             pause.expires_after(std::chrono::milliseconds(10));
@@ -428,63 +443,78 @@ asio::awaitable<void> server::impl::accept_loop(worker& w) {
     }
 }
 
-// Idle keep-alive connections wait for readability without a timer of their own (a
-// timer armed and cancelled per request, and memory per idle connection): this sweep
-// closes those idle past idle_timeout, a fraction of it late at most.
-asio::awaitable<void> server::impl::sweep_idle(worker& w) {
-    auto interval = std::clamp<std::chrono::milliseconds>(opts.idle_timeout / 4, std::chrono::milliseconds(10),
+// Enforces every session's time limits: the idle timeout of keep-alive connections, the
+// header and write timeouts (the socket is cancelled, the session ends) and the request
+// deadline (the handler is cancelled, the client gets 503 REQUEST_TIMEOUT). Limits are
+// met a quarter of the shortest one late at most (and at most a second late).
+asio::awaitable<void> server::impl::sweep(worker& w) {
+    auto shortest = std::min({opts.idle_timeout, opts.header_timeout, opts.request_deadline});
+    auto interval = std::clamp<std::chrono::milliseconds>(shortest / 4, std::chrono::milliseconds(10),
                                                           std::chrono::seconds(1));
+    std::vector<session_state*> late;
     while (!w.stopping) {
         w.sweeper.expires_after(interval);
         auto [ec] = co_await w.sweeper.async_wait(use_tuple);
         if (ec || w.stopping) break;
         auto now = steady::now();
         boost::system::error_code cec;
-        for (auto* s : w.sessions)
-            if (s->idle_until <= now) s->stream->socket().cancel(cec);
+        late.clear();
+        for (auto* s : w.sessions) {
+            if (s->idle_until <= now || s->io_until <= now) s->socket->cancel(cec);
+            if (s->in_handler && !s->timed_out && s->handler_until <= now) late.push_back(s);
+        }
+        for (auto* s : late) {
+            s->timed_out = true;
+            s->cancel->emit(asio::cancellation_type::terminal);
+        }
     }
 }
 
-asio::awaitable<void> server::impl::session(worker& w, tcp::socket socket) {
-    beast::tcp_stream stream(std::move(socket));
-    session_state state{&stream};
+asio::awaitable<void> server::impl::session(worker& w, tcp::socket socket, asio::cancellation_signal& cancel) {
+    session_state state{&socket, &cancel};
     session_registration registration(*this, w, state);
     std::string remote;  // only for the access log: getpeername costs a system call
     if (opts.access_log || log::current_level() <= log::level::debug) {
         boost::system::error_code ec;
-        auto ep = stream.socket().remote_endpoint(ec);
+        auto ep = socket.remote_endpoint(ec);
         if (!ec) remote = ep.address().to_string() + ":" + std::to_string(ep.port());
     }
     beast::flat_buffer buffer;
     bool unread_input = false;  // a request was refused before its body was read
-    // Responses to HTTP-pipelined requests, held while the next request is already
-    // buffered, so a burst of requests is answered with one write.
-    beast::flat_buffer pending_out;
-    auto write_pending = [&]() -> asio::awaitable<bool> {
-        if (pending_out.size() == 0) co_return true;
-        stream.expires_after(opts.idle_timeout);
-        auto [ec, n] = co_await asio::async_write(stream, pending_out.data(), use_tuple);
-        pending_out.clear();
+    // Serialised responses not yet written. Answers to HTTP-pipelined requests wait here
+    // while the next request is already buffered, so a burst is answered with one write.
+    std::string out;
+    auto flush = [&]() -> asio::awaitable<bool> {
+        if (out.empty()) co_return true;
+        state.io_until = steady::now() + opts.idle_timeout;
+        auto [ec, n] = co_await asio::async_write(socket, asio::buffer(out), use_tuple);
+        state.io_until = steady::time_point::max();
+        out.clear();
+        if (out.capacity() > 2 * pending_out_limit) out.shrink_to_fit();
         co_return !ec;
+    };
+    // Reads what the socket has into the buffer; eof and errors as Beast's reads report them.
+    auto read_some = [&]() -> asio::awaitable<boost::system::error_code> {
+        auto [ec, n] = co_await socket.async_read_some(buffer.prepare(beast::read_size(buffer, 65536)), use_tuple);
+        buffer.commit(n);
+        co_return ec;
     };
 
     for (;;) {
         state.busy = false;
         if (w.stopping) {
-            co_await write_pending();
+            co_await flush();
             break;
         }
         if (buffer.size() == 0) {
-            // Wait for the next request holding no buffer: thousands of idle keep-alive
-            // connections then cost little more than their sockets. sweep_idle() enforces
-            // the idle timeout.
+            // Wait for the next request holding no input buffer: thousands of idle
+            // keep-alive connections then cost little more than their sockets.
             buffer.shrink_to_fit();
             state.idle_until = steady::now() + opts.idle_timeout;
-            auto [wec] = co_await stream.socket().async_wait(tcp::socket::wait_read, use_tuple);
+            auto [wec] = co_await socket.async_wait(tcp::socket::wait_read, use_tuple);
             state.idle_until = steady::time_point::max();
             if (wec) break;
-            stream.expires_after(opts.header_timeout);
-            auto [ec, n] = co_await stream.async_read_some(buffer.prepare(first_read_size), use_tuple);
+            auto [ec, n] = co_await socket.async_read_some(buffer.prepare(first_read_size), use_tuple);
             if (ec) break;  // eof: the client closed the connection
             buffer.commit(n);
         }
@@ -494,13 +524,38 @@ asio::awaitable<void> server::impl::session(worker& w, tcp::socket socket) {
         parser.header_limit(static_cast<std::uint32_t>(
             std::min<std::size_t>(opts.header_limit, std::numeric_limits<std::uint32_t>::max())));
         parser.body_limit(opts.body_limit);
+        // Feeds the parser what is buffered, reading more while it needs more, until
+        // `done` holds (the header, then the body).
+        auto parse_until = [&](auto done) -> asio::awaitable<boost::system::error_code> {
+            boost::system::error_code ec;
+            while (!done()) {
+                if (buffer.size() > 0) {
+                    auto used = parser.put(buffer.data(), ec);
+                    buffer.consume(used);
+                    if (ec && ec != http::error::need_more) co_return ec;
+                    if (!ec && used > 0) continue;
+                    ec = {};
+                }
+                if (beast::read_size(buffer, 65536) == 0) co_return http::error::buffer_overflow;
+                ec = co_await read_some();
+                if (ec == asio::error::eof) {
+                    if (!parser.got_some()) co_return http::error::end_of_stream;
+                    ec = {};
+                    parser.put_eof(ec);
+                    co_return ec ? ec : http::error::partial_message;
+                }
+                if (ec) co_return ec;
+            }
+            co_return ec;
+        };
         // From the request's first byte: a client trickling its headers is cut here.
-        stream.expires_after(opts.header_timeout);
-        auto [hec, hn] = co_await http::async_read_header(stream, buffer, parser, use_tuple);
+        state.io_until = steady::now() + opts.header_timeout;
+        auto hec = co_await parse_until([&] { return parser.is_header_done(); });
+        state.io_until = steady::time_point::max();
         auto& head = parser.get();
         if (hec) {
             if (peer_gone(hec)) break;
-            if (!co_await write_pending()) break;
+            if (!co_await flush()) break;
             unread_input = true;
             if (hec == http::error::body_limit) {
                 // Content-Length over the limit, found by the parser at the end of the
@@ -509,15 +564,15 @@ asio::awaitable<void> server::impl::session(worker& w, tcp::socket socket) {
                 x.method_text = head.method_string();
                 x.path = head.target().substr(0, head.target().find('?'));
                 x.request_id = request_id(w, head["X-Request-Id"]);
-                co_await reject(w, stream, x, remote, http::status::payload_too_large, "PAYLOAD_TOO_LARGE",
+                co_await reject(w, state, x, remote, http::status::payload_too_large, "PAYLOAD_TOO_LARGE",
                                 "request body too large");
             } else if (hec == http::error::header_limit) {
                 x.request_id = request_id(w, {});
-                co_await reject(w, stream, x, remote, http::status::request_header_fields_too_large,
+                co_await reject(w, state, x, remote, http::status::request_header_fields_too_large,
                                 "HEADERS_TOO_LARGE", "request headers too large");
             } else {
                 x.request_id = request_id(w, {});
-                co_await reject(w, stream, x, remote, http::status::bad_request, "BAD_REQUEST",
+                co_await reject(w, state, x, remote, http::status::bad_request, "BAD_REQUEST",
                                 "malformed HTTP request");
             }
             break;
@@ -528,23 +583,22 @@ asio::awaitable<void> server::impl::session(worker& w, tcp::socket socket) {
         x.path = head.target().substr(0, head.target().find('?'));
         x.request_id = request_id(w, head["X-Request-Id"]);
         if (!parser.is_done()) {
-            if (!co_await write_pending()) break;
             if (head.version() >= 11 && beast::iequals(head[http::field::expect], "100-continue")) {
-                http::response<http::empty_body> cont{http::status::continue_, 11};
-                auto [cec, cn] = co_await http::async_write(stream, cont, use_tuple);
-                if (cec) break;
+                out += "HTTP/1.1 100 Continue\r\n\r\n";
             }
+            if (!co_await flush()) break;
             // The body gets a budget of its own, as long as the headers'.
-            stream.expires_after(opts.header_timeout);
-            auto [bec, bn] = co_await http::async_read(stream, buffer, parser, use_tuple);
+            state.io_until = steady::now() + opts.header_timeout;
+            auto bec = co_await parse_until([&] { return parser.is_done(); });
+            state.io_until = steady::time_point::max();
             if (bec) {
                 if (peer_gone(bec)) break;
                 unread_input = true;
                 if (bec == http::error::body_limit)  // chunked: no length to check up front
-                    co_await reject(w, stream, x, remote, http::status::payload_too_large, "PAYLOAD_TOO_LARGE",
+                    co_await reject(w, state, x, remote, http::status::payload_too_large, "PAYLOAD_TOO_LARGE",
                                     "request body too large");
                 else
-                    co_await reject(w, stream, x, remote, http::status::bad_request, "BAD_REQUEST",
+                    co_await reject(w, state, x, remote, http::status::bad_request, "BAD_REQUEST",
                                     "malformed HTTP request body");
                 break;
             }
@@ -555,65 +609,55 @@ asio::awaitable<void> server::impl::session(worker& w, tcp::socket socket) {
         response res = co_await handle(w, state, req, x);
         if (w.cutting) break;
         bool keep = req.keep_alive() && !w.stopping;
-        res.keep_alive(keep);
-        // HEAD: the same headers (Content-Length included) without the body, or the
-        // client would read the body as the next response.
-        if (req.method() == http::verb::head) res.body().clear();
         // Recorded before writing: a client that has its response can count on seeing it
         // in /metrics (the write completes on a later turn of the event loop).
         finish(x, res.result_int(), remote);
-        stream.expires_after(opts.idle_timeout);
-        if (keep && pending_out.size() < pending_out_limit && next_request_buffered(buffer)) {
-            // Another request is already here: answer it first, write both together.
-            beast::ostream(pending_out) << res;
-            continue;
-        }
-        if (pending_out.size() > 0) {
-            beast::ostream(pending_out) << res;
-            if (!co_await write_pending() || !keep) break;
-            continue;
-        }
-        auto [wec, wn] = co_await http::async_write(stream, res, use_tuple);
-        if (wec || !keep) break;
+        // HEAD: the same headers (Content-Length included) without the body, or the
+        // client would read the body as the next response.
+        append_response(out, res,
+                        {date(w), x.request_id, keep, req.version() < 11, req.method() == http::verb::head});
+        // Another request is already here: answer it first, write both together.
+        if (keep && out.size() < pending_out_limit && next_request_buffered(buffer)) continue;
+        if (!co_await flush() || !keep) break;
     }
-    if (unread_input && !w.cutting) co_await drain(stream);
+    if (unread_input && !w.cutting) co_await drain(state);
     boost::system::error_code ec;
-    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
-    stream.close();
+    socket.shutdown(tcp::socket::shutdown_send, ec);
+    socket.close(ec);
 }
 
 // Answers a request the server will not handle, and ends the connection after it.
-asio::awaitable<void> server::impl::reject(worker& w, beast::tcp_stream& stream, exchange& x,
-                                           const std::string& remote, http::status status, std::string_view code,
-                                           std::string_view message) {
+asio::awaitable<void> server::impl::reject(worker& w, session_state& state, exchange& x, const std::string& remote,
+                                           http::status status, std::string_view code, std::string_view message) {
     auto res = error_response(status, code, message);
-    res.keep_alive(false);
-    decorate(w, res, x.request_id);
     finish(x, res.result_int(), remote);
-    stream.expires_after(opts.header_timeout);
-    co_await http::async_write(stream, res, use_tuple);  // failing or not, the connection ends
+    std::string out;
+    append_response(out, res, {date(w), x.request_id, false, false, false});
+    state.io_until = steady::now() + opts.header_timeout;
+    co_await asio::async_write(*state.socket, asio::buffer(out), use_tuple);  // failing or not, the connection ends
+    state.io_until = steady::time_point::max();
 }
 
 // Closing a socket with unread input makes the kernel send RST, which can destroy the
 // response we just sent before the client reads it (typically a 413 while the client is
 // still uploading). So: half-close, then discard what still arrives, bounded in time and
 // bytes, into a small buffer that lives only here (a lingering close, as nginx does).
-asio::awaitable<void> server::impl::drain(beast::tcp_stream& stream) {
+asio::awaitable<void> server::impl::drain(session_state& state) {
     boost::system::error_code ec;
-    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    state.socket->shutdown(tcp::socket::shutdown_send, ec);
     if (ec) co_return;
-    stream.expires_after(linger_time);
+    state.io_until = steady::now() + linger_time;
     char sink[4096];
     std::size_t total = 0;
     while (total < linger_bytes) {
-        auto [rec, n] = co_await stream.async_read_some(asio::buffer(sink), use_tuple);
+        auto [rec, n] = co_await state.socket->async_read_some(asio::buffer(sink), use_tuple);
         if (rec) break;
         total += n;
     }
+    state.io_until = steady::time_point::max();
 }
 
 asio::awaitable<response> server::impl::handle(worker& w, session_state& state, request& req, exchange& x) {
-    using namespace asio::experimental::awaitable_operators;
     std::string_view target = req.target();
     auto q = target.find('?');
     request_context ctx{req,
@@ -623,25 +667,30 @@ asio::awaitable<response> server::impl::handle(worker& w, session_state& state, 
                         std::move(x.request_id),
                         w.index,
                         {}};
-    // The handler races its deadline; the loser is cancelled. The timer completes as a
-    // tuple (never throws), so cancelling it early (cut()) also ends the race.
-    asio::steady_timer deadline(w.ioc, opts.request_deadline);
-    state.deadline = &deadline;
-    auto race = routes.dispatch(ctx) || deadline.async_wait(use_tuple);
-    auto outcome = co_await std::move(race);
-    state.deadline = nullptr;
+    // The deadline is the sweep's to enforce: past it, the sweep cancels what the
+    // handler awaits (through the session's cancellation slot) and sets timed_out.
+    state.timed_out = false;
+    state.handler_until = steady::now() + opts.request_deadline;
+    state.in_handler = true;
+    response res;
+    try {
+        res = co_await routes.dispatch(ctx);
+    } catch (...) {
+        // dispatch() turns handler errors into responses; what escapes it is the
+        // cancellation itself, answered below.
+        if (!state.timed_out && !w.cutting) throw;
+    }
+    state.in_handler = false;
+    state.handler_until = steady::time_point::max();
     x.request_id = std::move(ctx.request_id);
     x.route = ctx.route;
-
-    response res;
-    if (outcome.index() == 0) {
-        res = std::move(std::get<0>(outcome));
-    } else {
+    if (state.timed_out) {
+        // The session goes on serving: its cancellation state is cleared for the next request.
+        co_await asio::this_coro::reset_cancellation_state();
         res = error_response(http::status::service_unavailable, "REQUEST_TIMEOUT",
                              "the request did not complete within its deadline");
         res.set(http::field::retry_after, "1");
     }
-    decorate(w, res, x.request_id);
     co_return res;
 }
 

@@ -2,7 +2,8 @@
 // untrusted bytes before a domain handler's own logic: Beast's request parser with the
 // server's limits (fed in two pieces, as a network would), the router (templates with
 // parameters, 404/405, query parameters, percent-decoding) and the JSON body parser
-// (net::parse_json_object, also run on the raw input so JSON is fuzzed directly).
+// (net::parse_json_object, also run on the raw input so JSON is fuzzed directly), and
+// the response written as the server writes it (net/wire.hpp), which must read back whole.
 //
 // Shared by the libFuzzer target (http_fuzz.cpp, clang, scripts/fuzz) and the regression
 // test that replays saved inputs in the normal build (test/net/fuzz_regressions_test.cpp).
@@ -23,6 +24,7 @@
 #include "net/json_response.hpp"
 #include "net/log.hpp"
 #include "net/router.hpp"
+#include "net/wire.hpp"
 
 namespace fuzz {
 
@@ -123,6 +125,16 @@ inline void parse_and_route(std::string_view input, std::size_t split) {
     // dispatch() turns every handler failure into a response: anything escaping is a bug.
     if (failure) std::rethrow_exception(failure);
     if (res.result_int() < 200 || res.result_int() > 599) std::terminate();
+
+    // The response as the server writes it reads back whole, with the same body.
+    std::string wire;
+    net::append_response(wire, res, {"Thu, 01 Jan 2026 00:00:00 GMT", "fuzz", req.keep_alive(), req.version() < 11, false});
+    net::http::response_parser<net::http::string_body> back;
+    back.eager(true);
+    back.body_limit(boost::none);
+    boost::system::error_code ec;
+    auto used = back.put(boost::asio::buffer(wire), ec);
+    if (ec || !back.is_done() || used != wire.size() || back.get().body() != res.body()) std::terminate();
 }
 
 inline void run_one(const std::uint8_t* data, std::size_t size) {
