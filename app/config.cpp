@@ -48,6 +48,7 @@ void apply(config& c, std::string_view key, std::string_view value) {
     else if (key == "ACCOUNTS") c.seed.accounts = parse_number(key, value, 0, 10000000);
     else if (key == "PRODUCTS") c.seed.products = parse_number(key, value, 0, 10000000);
     else if (key == "ACCESS_LOG") c.http.access_log = parse_bool(key, value);
+    else if (key == "BATCH_SCHEDULING") c.http.batch_scheduling = parse_bool(key, value);
     else if (key == "MAX_HEADER_BYTES") c.http.header_limit = static_cast<std::size_t>(parse_number(key, value, 1024, 1 << 20));
     else if (key == "MAX_BODY_BYTES") c.http.body_limit = static_cast<std::size_t>(parse_number(key, value, 0, 1LL << 30));
     else if (key == "PGCORO_TEST_ROUTES") c.test_routes = parse_bool(key, value);
@@ -57,7 +58,7 @@ void apply(config& c, std::string_view key, std::string_view value) {
 
 constexpr const char* keys[] = {"PORT", "BIND_ADDRESS", "WORKERS", "DATABASE_URL", "DB_POOL_MAX", "DB_AUTO_PIPELINE", "DB_GROUP_READS",
                                 "REQUEST_DEADLINE_MS", "IDLE_TIMEOUT_MS", "HEADER_TIMEOUT_MS", "SHUTDOWN_GRACE_MS",
-                                "MAX_CONNECTIONS", "ACCESS_LOG", "MAX_HEADER_BYTES", "MAX_BODY_BYTES", "PGCORO_TEST_ROUTES", "PASSWORD_HASH_COST"};
+                                "MAX_CONNECTIONS", "ACCESS_LOG", "BATCH_SCHEDULING", "MAX_HEADER_BYTES", "MAX_BODY_BYTES", "PGCORO_TEST_ROUTES", "PASSWORD_HASH_COST"};
 
 }  // namespace
 
@@ -88,6 +89,9 @@ std::string usage() {
            "  MAX_HEADER_BYTES     request line and headers; over it: 431 (default 16384)\n"
            "  MAX_BODY_BYTES       request body; over it: 413 (default 1048576)\n"
            "  ACCESS_LOG           1: one info line per request (default 0: at debug level only)\n"
+           "  BATCH_SCHEDULING     1: event-loop threads use Linux SCHED_BATCH: they do not preempt\n"
+           "                       other work on wakeup, so each turn of a loop finds more ready\n"
+           "                       (default 0; see README, Performance)\n"
            "  PASSWORD_HASH_COST   Argon2id cost: interactive (default), moderate, or min (tests, load tests)\n"
            "  PGCORO_TEST_ROUTES   1: add GET /debug/sleep?ms=N and GET /debug/hang (tests only)\n"
            "  PGCORO_LOG_LEVEL     debug | info | warn | error (default info; debug logs every request)\n"
