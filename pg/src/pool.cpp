@@ -21,11 +21,11 @@ pool_impl::pool_impl(asio::any_io_executor e, pool_options o)
 void pool_impl::update_gauges() {
     std::size_t busy = 0;
     for (auto& e : entries)
-        if (e->exclusive || e->conn.in_flight() > 0) ++busy;
+        if (e->exclusive || e->conn.in_flight() > 0 || e->reserved > 0) ++busy;
     g_total = entries.size() + connecting;
     g_in_use = busy;
     g_idle = entries.size() - busy;
-    g_waiting = waiters.size();
+    g_waiting = waiters.size() + shared_waiters.size();
 }
 
 asio::awaitable<std::shared_ptr<pool_entry>> pool_impl::open_entry(bool exclusive) {
@@ -80,7 +80,7 @@ asio::awaitable<std::shared_ptr<pool_entry>> pool_impl::acquire_entry() {
         std::shared_ptr<pool_entry> found;
         for (auto it = entries.rbegin(); it != entries.rend(); ++it) {
             auto& e = *it;
-            if (e->exclusive || e->conn.in_flight() > 0) continue;
+            if (e->exclusive || e->conn.in_flight() > 0 || e->reserved > 0) continue;
             if (!e->conn.is_open() || now >= e->expires) continue;  // the maintainer drops them
             if (!found || e->last_used > found->last_used) found = e;
         }
@@ -114,7 +114,7 @@ asio::awaitable<std::shared_ptr<pool_entry>> pool_impl::acquire_entry() {
             waited();
             co_return e;
         }
-        if (waiters.size() >= opts.max_waiters) {
+        if (waiters.size() + shared_waiters.size() >= opts.max_waiters) {
             ++acquire_timeouts;
             throw error(errc::pool_timeout, "too many callers waiting for a connection");
         }
@@ -147,9 +147,64 @@ asio::awaitable<std::shared_ptr<pool_entry>> pool_impl::acquire_entry() {
 std::shared_ptr<pool_entry> pool_impl::pick_shared() {
     for (auto& e : entries) {
         if (e->exclusive || !e->conn.is_open()) continue;
-        if (e->conn.in_flight() < opts.pipeline_depth) return e;
+        if (e->conn.in_flight() + e->reserved < opts.pipeline_depth) return e;
     }
     return nullptr;
+}
+
+asio::awaitable<std::shared_ptr<pool_entry>> pool_impl::wait_for_room() {
+    auto self = shared_from_this();
+    const auto start = clock::now();
+    const auto deadline = start + opts.acquire_timeout;
+    for (;;) {
+        if (closed) throw error(errc::pool_closed, "the connection pool is closed");
+        if (auto e = pick_shared()) {
+            ++e->reserved;
+            co_return e;
+        }
+        if (entries.size() + connecting < opts.max_size) {
+            auto e = co_await open_entry(false);
+            ++e->reserved;
+            co_return e;
+        }
+        if (waiters.size() + shared_waiters.size() >= opts.max_waiters) {
+            ++acquire_timeouts;
+            throw error(errc::pool_timeout, "too many callers waiting for a connection");
+        }
+        waiter w(ex);
+        w.timer.expires_at(deadline);
+        shared_waiters.push_back(&w);
+        update_gauges();
+        boost::system::error_code ec;
+        co_await w.timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        if (auto it = std::find(shared_waiters.begin(), shared_waiters.end(), &w); it != shared_waiters.end())
+            shared_waiters.erase(it);
+        update_gauges();
+        acquire_wait_ns += static_cast<std::uint64_t>(
+            std::chrono::duration_cast<std::chrono::nanoseconds>(clock::now() - start).count());
+        if (w.handed) {
+            if (w.handed->conn.is_open() && !closed) co_return w.handed;  // its slot stays reserved
+            --w.handed->reserved;
+            continue;
+        }
+        if (w.woken) continue;
+        if (!ec) {
+            ++acquire_timeouts;
+            throw error(errc::pool_timeout, "no database connection became available in time");
+        }
+        throw error(errc::cancelled, "acquire cancelled");
+    }
+}
+
+void pool_impl::hand_room(const std::shared_ptr<pool_entry>& e) {
+    while (!shared_waiters.empty() && !e->exclusive && e->conn.is_open() &&
+           e->conn.in_flight() + e->reserved < opts.pipeline_depth) {
+        waiter* w = shared_waiters.front();
+        shared_waiters.pop_front();
+        ++e->reserved;
+        w->handed = e;
+        w->timer.cancel();
+    }
 }
 
 void pool_impl::release(const std::shared_ptr<pool_entry>& e, bool discard) {
@@ -164,13 +219,14 @@ void pool_impl::release(const std::shared_ptr<pool_entry>& e, bool discard) {
 }
 
 void pool_impl::became_idle(const std::shared_ptr<pool_entry>& e) {
-    if (!waiters.empty() && !e->exclusive && e->conn.in_flight() == 0 && e->conn.is_open()) {
+    if (!waiters.empty() && !e->exclusive && e->conn.in_flight() == 0 && e->reserved == 0 && e->conn.is_open()) {
         waiter* w = waiters.front();
         waiters.pop_front();
         e->exclusive = true;
         w->handed = e;
         w->timer.cancel();
     }
+    hand_room(e);
     update_gauges();
 }
 
@@ -183,10 +239,14 @@ void pool_impl::drop(const std::shared_ptr<pool_entry>& e) {
     update_gauges();
 }
 
+// A connection slot is free: the first exclusive waiter (else the first shared one)
+// retries, and opens a connection.
 void pool_impl::wake_one() {
-    if (waiters.empty() || entries.size() + connecting >= opts.max_size) return;
-    waiter* w = waiters.front();
-    waiters.pop_front();
+    if (entries.size() + connecting >= opts.max_size) return;
+    auto& queue = waiters.empty() ? shared_waiters : waiters;
+    if (queue.empty()) return;
+    waiter* w = queue.front();
+    queue.pop_front();
     w->woken = true;
     w->timer.cancel();
 }
@@ -195,11 +255,13 @@ void pool_impl::close() {
     if (closed) return;
     closed = true;
     maintenance_timer.cancel();
-    for (auto* w : waiters) {
-        w->woken = true;
-        w->timer.cancel();
+    for (auto* queue : {&waiters, &shared_waiters}) {
+        for (auto* w : *queue) {
+            w->woken = true;
+            w->timer.cancel();
+        }
+        queue->clear();
     }
-    waiters.clear();
     auto idle = entries;
     for (auto& e : idle)
         if (!e->exclusive && e->conn.in_flight() == 0) drop(e);
@@ -218,7 +280,7 @@ asio::awaitable<void> pool_impl::maintain() {
         auto now = clock::now();
         auto snapshot = entries;
         for (auto& e : snapshot) {
-            if (e->exclusive || e->conn.in_flight() > 0) continue;
+            if (e->exclusive || e->conn.in_flight() > 0 || e->reserved > 0) continue;
             bool stale = now - e->last_used > opts.idle_timeout && entries.size() > opts.min_size;
             if (!e->conn.is_open() || now >= e->expires || stale) drop(e);
         }
@@ -286,16 +348,17 @@ namespace {
 template <typename T, typename Run>
 asio::awaitable<T> on_shared(std::shared_ptr<detail::pool_impl> impl, Run run) {
     if (impl->closed) throw error(errc::pool_closed, "the connection pool is closed");
-    std::shared_ptr<detail::pool_entry> e;
-    if (impl->opts.auto_pipeline) {
-        e = impl->pick_shared();
-        if (!e && impl->entries.size() + impl->connecting < impl->opts.max_size)
-            e = co_await impl->open_entry(false);
-    }
-    if (!e) {
+    if (!impl->opts.auto_pipeline) {
         pooled_connection held(impl, co_await impl->acquire_entry());
         co_return co_await run(*held);
     }
+    // A slot in a shared connection's pipeline: at once when one has room, else in FIFO
+    // order as statements complete (not a connection of its own: with every connection
+    // busy pipelining, none would ever become idle).
+    auto e = impl->pick_shared();
+    if (e) ++e->reserved;
+    else e = co_await impl->wait_for_room();
+    --e->reserved;
     ++impl->acquire_count;
     std::exception_ptr failure;
     std::optional<T> out;
@@ -309,7 +372,10 @@ asio::awaitable<T> on_shared(std::shared_ptr<detail::pool_impl> impl, Run run) {
     e->last_used = std::chrono::steady_clock::now();
     if (!e->conn.is_open()) impl->drop(e);
     else if (!e->exclusive && e->conn.in_flight() == 0) impl->became_idle(e);
-    else impl->update_gauges();
+    else {
+        impl->hand_room(e);
+        impl->update_gauges();
+    }
     if (failure) std::rethrow_exception(failure);
     co_return std::move(*out);
 }

@@ -17,6 +17,7 @@ struct pool_entry {
     std::chrono::steady_clock::time_point last_used;
     std::chrono::steady_clock::time_point expires;  // max lifetime, jittered
     bool exclusive = false;                          // held through acquire()
+    std::size_t reserved = 0;                        // pipeline slots handed to waiters, not yet used
 };
 
 // An acquirer queued for a connection. The timer doubles as the wake-up signal: it
@@ -34,6 +35,11 @@ struct pool_impl : std::enable_shared_from_this<pool_impl> {
     asio::awaitable<std::shared_ptr<pool_entry>> acquire_entry();
     asio::awaitable<std::shared_ptr<pool_entry>> open_entry(bool exclusive);
     std::shared_ptr<pool_entry> pick_shared();
+    // Waits until a shared connection has room (auto-pipelining with every slot taken);
+    // returns it with one slot reserved for the caller (see pool_entry::reserved).
+    asio::awaitable<std::shared_ptr<pool_entry>> wait_for_room();
+    // Hands the free pipeline slots of `e` to queued statements.
+    void hand_room(const std::shared_ptr<pool_entry>& e);
     void release(const std::shared_ptr<pool_entry>& e, bool discard);
     void became_idle(const std::shared_ptr<pool_entry>& e);
     void drop(const std::shared_ptr<pool_entry>& e);
@@ -46,7 +52,8 @@ struct pool_impl : std::enable_shared_from_this<pool_impl> {
     pool_options opts;
     std::vector<std::shared_ptr<pool_entry>> entries;
     std::size_t connecting = 0;
-    std::deque<waiter*> waiters;
+    std::deque<waiter*> waiters;         // for a connection of their own
+    std::deque<waiter*> shared_waiters;  // for a slot in a shared connection's pipeline
     bool closed = false;
     asio::steady_timer maintenance_timer;
     std::minstd_rand rng{std::random_device{}()};

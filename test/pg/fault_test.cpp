@@ -62,6 +62,44 @@ BOOST_AUTO_TEST_CASE(twenty_pipelined_statements_cost_about_one_round_trip) {
     }());
 }
 
+// Auto-pipelining with every pipeline slot taken: a statement waits for a slot, FIFO,
+// and is pipelined as soon as one frees up; it does not wait for a connection of its own
+// (which would make the overflow run one statement per round trip).
+BOOST_AUTO_TEST_CASE(statements_beyond_the_pipeline_depth_wait_for_a_slot_not_a_connection) {
+    proxied px;
+    asio::io_context ioc;
+    run(ioc, [&]() -> asio::awaitable<void> {
+        pool_options po;
+        po.connection = px.opts();
+        po.max_size = 1;
+        po.pipeline_depth = 4;
+        pool p(ioc.get_executor(), po);
+        co_await p.query("SELECT $1::int", 0);  // connected and prepared outside the measurement
+        px.proxy.set_latency(std::chrono::milliseconds(50));  // 100 ms per round trip
+
+        auto start = clock_type::now();
+        constexpr int n = 16;
+        int ok = 0, done = 0;
+        for (int i = 0; i < n; ++i)
+            asio::co_spawn(
+                ioc,
+                [&, i]() -> asio::awaitable<void> {
+                    if ((co_await p.query("SELECT $1::int", i)).scalar<int>() == i) ++ok;
+                    ++done;
+                },
+                asio::detached);
+        co_await test_support::wait_until(ioc, [&] { return done >= n; });
+        auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now() - start).count();
+        BOOST_TEST_MESSAGE(n << " statements, 4 deep, one connection: " << ms << " ms");
+        BOOST_TEST(ok == n);
+        BOOST_TEST(p.stats().total == 1u);
+        // The proxy delays each chunk in turn (libpq 15 sends each statement on its own),
+        // so this takes ~0.7 s; one statement per round trip past the first 4 would
+        // take ~1.4 s (12 more round trips of 100 ms).
+        BOOST_TEST(ms < 1100);
+    }());
+}
+
 BOOST_AUTO_TEST_CASE(connect_to_a_silent_server_times_out_without_blocking_the_loop) {
     proxied px;
     px.proxy.set_black_hole(true);

@@ -148,3 +148,4 @@ BOOST_AUTO_TEST_CASE(dirty_connection_is_not_handed_out) {
         BOOST_TEST((c->state() == transaction_state::idle));
     }());
 }
+
