@@ -63,30 +63,16 @@ BOOST_AUTO_TEST_CASE(pipelined_requests_are_answered_in_order) {
     BOOST_TEST(c.keep_alive());
 }
 
-BOOST_AUTO_TEST_CASE(pipelined_requests_run_concurrently_and_share_the_deadline) {
+BOOST_AUTO_TEST_CASE(a_pipelined_request_past_its_deadline_is_answered_in_its_place) {
     raw_socket s(shared().port());
-    // Eight 300 ms requests in one write: one after another they would take 2.4 s.
-    std::string burst;
-    for (int i = 0; i < 8; ++i) burst += http_get("/debug/sleep?ms=300", "X-Request-Id: r" + std::to_string(i) + "\r\n");
-    auto start = clock_type::now();
-    BOOST_REQUIRE(s.send(burst));
-    for (int i = 0; i < 8; ++i) {
-        auto res = s.read_response();
-        BOOST_TEST(res.result_int() == 200);
-        BOOST_TEST(res["X-Request-Id"] == "r" + std::to_string(i));
-    }
-    auto took = clock_type::now() - start;
-    BOOST_TEST((took >= 300ms));
-    BOOST_TEST((took < 1200ms));
-
-    // A pipelined batch with a request that never finishes: at the deadline the hanging
-    // one is answered 503 REQUEST_TIMEOUT, in its place, and the connection still serves.
+    // Pipelined behind a quick one, a request that never finishes: at the deadline it is
+    // answered 503 REQUEST_TIMEOUT, in its place, and the connection still serves.
     BOOST_REQUIRE(s.send(http_get("/debug/sleep?ms=0", "X-Request-Id: quick\r\n") +
                          http_get("/debug/hang", "X-Request-Id: hang\r\n")));
     auto quick = s.read_response(5s);
     auto hang = s.read_response(5s);
     BOOST_TEST(quick["X-Request-Id"] == "quick");
-    BOOST_TEST(quick.result_int() == 200);  // finished before the deadline: its own answer
+    BOOST_TEST(quick.result_int() == 200);
     BOOST_TEST(hang["X-Request-Id"] == "hang");
     BOOST_TEST(hang.result_int() == 503);
     BOOST_TEST(code_of(hang) == "REQUEST_TIMEOUT");
