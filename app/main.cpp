@@ -9,6 +9,9 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/use_future.hpp>
 #include <pgcoro/connection.hpp>
+#ifdef PGCORO_WITH_MIMALLOC
+#include <mimalloc.h>
+#endif
 
 #include "app/config.hpp"
 #include "app/metrics.hpp"
@@ -27,6 +30,16 @@
 #include "net/server.hpp"
 
 namespace {
+
+// Which allocator serves malloc (see app/CMakeLists.txt); naming mimalloc here also
+// keeps the linker from dropping it as unused.
+std::string allocator_name() {
+#ifdef PGCORO_WITH_MIMALLOC
+    return "mimalloc " + std::to_string(mi_version());
+#else
+    return "the C library's malloc";
+#endif
+}
 
 // Applies pending migrations on a connection of its own, before serving.
 bool run_migrations(const app::config& cfg) {
@@ -120,7 +133,8 @@ int main(int argc, char** argv) {
         });
         std::thread signal_thread([&] { signals_ioc.run(); });
 
-        net::log::info("listening on {}:{} with {} workers", cfg->http.address, server.port(), n);
+        net::log::info("listening on {}:{} with {} workers, {}", cfg->http.address, server.port(), n,
+                       allocator_name());
         server.run();
         signals_ioc.stop();
         signal_thread.join();
