@@ -21,6 +21,8 @@ struct server_options {
     std::size_t workers = 0;              // 0: one per core
     std::size_t header_limit = 16 * 1024; // bytes; over it: 431
     std::size_t body_limit = 1024 * 1024; // bytes; over it: 413
+    // The time limits below are enforced by one sweep per worker rather than a timer per
+    // operation: each is met late by at most a quarter of the shortest one (and 1 s).
     std::chrono::milliseconds header_timeout = std::chrono::seconds(10);  // from the first byte
     std::chrono::milliseconds idle_timeout = std::chrono::seconds(60);    // keep-alive, between requests
     std::chrono::milliseconds request_deadline = std::chrono::seconds(30);
