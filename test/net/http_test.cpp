@@ -7,6 +7,8 @@
 #include <boost/test/unit_test.hpp>
 
 #include <boost/json/parse.hpp>
+#include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include "net/prometheus_text.hpp"
@@ -78,6 +80,24 @@ BOOST_AUTO_TEST_CASE(a_pipelined_request_past_its_deadline_is_answered_in_its_pl
     BOOST_TEST(code_of(hang) == "REQUEST_TIMEOUT");
     BOOST_REQUIRE(s.send(http_get("/debug/sleep?ms=0")));
     BOOST_TEST(s.read_response().result_int() == 200);
+}
+
+// BATCH_SCHEDULING=1: every event-loop thread runs under SCHED_BATCH (policy 3 in
+// /proc/<pid>/task/<tid>/sched); without it, none does.
+BOOST_AUTO_TEST_CASE(batch_scheduling_applies_to_the_event_loop_threads) {
+    auto batch_threads = [](pid_t pid) {
+        int n = 0;
+        for (auto& task : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task")) {
+            std::ifstream sched(task.path() / "sched");
+            for (std::string line; std::getline(sched, line);)
+                if (line.rfind("policy", 0) == 0 && line.substr(line.find(':') + 1).find('3') != std::string::npos) ++n;
+        }
+        return n;
+    };
+    server_process batch(PGCORO_SERVER_BIN, server_env({{"BATCH_SCHEDULING", "1"}}));
+    BOOST_TEST(http_request(batch.port(), net::http::verb::get, "/debug/sleep?ms=0").result_int() == 200);
+    BOOST_TEST(batch_threads(batch.pid()) == 2);  // WORKERS=2
+    BOOST_TEST(batch_threads(shared().pid()) == 0);
 }
 
 BOOST_AUTO_TEST_CASE(keep_alive_reuses_the_connection) {
