@@ -221,8 +221,9 @@ struct server::impl {
     asio::awaitable<void> session(worker& w, tcp::socket socket, asio::cancellation_signal& cancel);
     asio::awaitable<response> handle(worker& w, session_state& state, request& req, exchange& x);
     asio::awaitable<response> dispatch(worker& w, request& req, exchange& x);
-    asio::awaitable<bool> serve_whole(worker& w, session_state& state, request& req, const std::string& remote,
-                                      std::string& out);
+    asio::awaitable<bool> serve(worker& w, session_state& state, request& req, exchange& x,
+                                const std::string& remote, std::string& out);
+    void describe(worker& w, exchange& x, const http::request_header<>& head);
     asio::awaitable<void> reject(worker& w, session_state& state, exchange& x, const std::string& remote,
                                  http::status status, std::string_view code, std::string_view message);
     static asio::awaitable<void> drain(session_state& state);
@@ -574,110 +575,95 @@ asio::awaitable<void> server::impl::session(worker& w, tcp::socket socket, asio:
             buffer.commit(n);
         }
         state.busy = true;
-        if (auto whole = take_whole_request(buffer, opts)) {
-            bool keep = co_await serve_whole(w, state, *whole, remote, out);
-            if (w.cutting) break;
-            // More already here: answer them first, write all together.
-            if (keep && out.size() < pending_out_limit && next_request_buffered(buffer)) continue;
-            if (!co_await flush() || !keep) break;
-            continue;
-        }
-        // A request that is not whole yet (or is refused): read and answered on its own.
         exchange x(registry);
-        http::request_parser<http::string_body> parser;
-        set_limits(parser, opts);
-        // Feeds the parser what is buffered, reading more while it needs more, until
-        // `done` holds (the header, then the body).
-        auto parse_until = [&](auto done) -> asio::awaitable<boost::system::error_code> {
-            boost::system::error_code ec;
-            while (!done()) {
-                if (buffer.size() > 0) {
-                    auto used = parser.put(buffer.data(), ec);
-                    buffer.consume(used);
-                    if (ec && ec != http::error::need_more) co_return ec;
-                    if (!ec && used > 0) continue;
-                    ec = {};
+        request req;
+        if (auto whole = take_whole_request(buffer, opts)) {
+            req = std::move(*whole);
+            x.started();
+            describe(w, x, req);
+        } else {
+            // A request that is not whole yet (or is refused): read here as it arrives.
+            http::request_parser<http::string_body> parser;
+            set_limits(parser, opts);
+            // Feeds the parser what is buffered, reading more while it needs more, until
+            // `done` holds (the header, then the body).
+            auto parse_until = [&](auto done) -> asio::awaitable<boost::system::error_code> {
+                boost::system::error_code ec;
+                while (!done()) {
+                    if (buffer.size() > 0) {
+                        auto used = parser.put(buffer.data(), ec);
+                        buffer.consume(used);
+                        if (ec && ec != http::error::need_more) co_return ec;
+                        if (!ec && used > 0) continue;
+                        ec = {};
+                    }
+                    if (beast::read_size(buffer, 65536) == 0) co_return http::error::buffer_overflow;
+                    ec = co_await read_some();
+                    if (ec == asio::error::eof) {
+                        if (!parser.got_some()) co_return http::error::end_of_stream;
+                        ec = {};
+                        parser.put_eof(ec);
+                        co_return ec ? ec : http::error::partial_message;
+                    }
+                    if (ec) co_return ec;
                 }
-                if (beast::read_size(buffer, 65536) == 0) co_return http::error::buffer_overflow;
-                ec = co_await read_some();
-                if (ec == asio::error::eof) {
-                    if (!parser.got_some()) co_return http::error::end_of_stream;
-                    ec = {};
-                    parser.put_eof(ec);
-                    co_return ec ? ec : http::error::partial_message;
-                }
-                if (ec) co_return ec;
-            }
-            co_return ec;
-        };
-        // From the request's first byte: a client trickling its headers is cut here.
-        state.io_until = steady::now() + opts.header_timeout;
-        auto hec = co_await parse_until([&] { return parser.is_header_done(); });
-        state.io_until = steady::time_point::max();
-        auto& head = parser.get();
-        if (hec) {
-            if (peer_gone(hec)) break;
-            if (!co_await flush()) break;
-            unread_input = true;
-            if (hec == http::error::body_limit) {
-                // Content-Length over the limit, found by the parser at the end of the
-                // header: refused on the declared length, the body is never read.
-                x.method = head.method();
-                x.method_text = head.method_string();
-                x.path = head.target().substr(0, head.target().find('?'));
-                x.request_id = request_id(w, head["X-Request-Id"]);
-                co_await reject(w, state, x, remote, http::status::payload_too_large, "PAYLOAD_TOO_LARGE",
-                                "request body too large");
-            } else if (hec == http::error::header_limit) {
-                x.request_id = request_id(w, {});
-                co_await reject(w, state, x, remote, http::status::request_header_fields_too_large,
-                                "HEADERS_TOO_LARGE", "request headers too large");
-            } else {
-                x.request_id = request_id(w, {});
-                co_await reject(w, state, x, remote, http::status::bad_request, "BAD_REQUEST",
-                                "malformed HTTP request");
-            }
-            break;
-        }
-        x.started();
-        x.method = head.method();
-        x.method_text = head.method_string();
-        x.path = head.target().substr(0, head.target().find('?'));
-        x.request_id = request_id(w, head["X-Request-Id"]);
-        if (!parser.is_done()) {
-            if (head.version() >= 11 && beast::iequals(head[http::field::expect], "100-continue")) {
-                out += "HTTP/1.1 100 Continue\r\n\r\n";
-            }
-            if (!co_await flush()) break;
-            // The body gets a budget of its own, as long as the headers'.
+                co_return ec;
+            };
+            // From the request's first byte: a client trickling its headers is cut here.
             state.io_until = steady::now() + opts.header_timeout;
-            auto bec = co_await parse_until([&] { return parser.is_done(); });
+            auto hec = co_await parse_until([&] { return parser.is_header_done(); });
             state.io_until = steady::time_point::max();
-            if (bec) {
-                if (peer_gone(bec)) break;
+            auto& head = parser.get();
+            if (hec) {
+                if (peer_gone(hec)) break;
+                if (!co_await flush()) break;
                 unread_input = true;
-                if (bec == http::error::body_limit)  // chunked: no length to check up front
+                if (hec == http::error::body_limit) {
+                    // Content-Length over the limit, found by the parser at the end of the
+                    // header: refused on the declared length, the body is never read.
+                    describe(w, x, head);
                     co_await reject(w, state, x, remote, http::status::payload_too_large, "PAYLOAD_TOO_LARGE",
                                     "request body too large");
-                else
+                } else if (hec == http::error::header_limit) {
+                    x.request_id = request_id(w, {});
+                    co_await reject(w, state, x, remote, http::status::request_header_fields_too_large,
+                                    "HEADERS_TOO_LARGE", "request headers too large");
+                } else {
+                    x.request_id = request_id(w, {});
                     co_await reject(w, state, x, remote, http::status::bad_request, "BAD_REQUEST",
-                                    "malformed HTTP request body");
+                                    "malformed HTTP request");
+                }
                 break;
             }
+            x.started();
+            describe(w, x, head);
+            if (!parser.is_done()) {
+                if (head.version() >= 11 && beast::iequals(head[http::field::expect], "100-continue")) {
+                    out += "HTTP/1.1 100 Continue\r\n\r\n";
+                }
+                if (!co_await flush()) break;
+                // The body gets a budget of its own, as long as the headers'.
+                state.io_until = steady::now() + opts.header_timeout;
+                auto bec = co_await parse_until([&] { return parser.is_done(); });
+                state.io_until = steady::time_point::max();
+                if (bec) {
+                    if (peer_gone(bec)) break;
+                    unread_input = true;
+                    if (bec == http::error::body_limit)  // chunked: no length to check up front
+                        co_await reject(w, state, x, remote, http::status::payload_too_large, "PAYLOAD_TOO_LARGE",
+                                        "request body too large");
+                    else
+                        co_await reject(w, state, x, remote, http::status::bad_request, "BAD_REQUEST",
+                                        "malformed HTTP request body");
+                    break;
+                }
+            }
+            req = parser.release();
+            x.method_text = req.method_string();  // the views now point into req
+            x.path = req.target().substr(0, req.target().find('?'));
         }
-        request req = parser.release();
-        x.method_text = req.method_string();  // the views now point into req
-        x.path = req.target().substr(0, req.target().find('?'));
-        response res = co_await handle(w, state, req, x);
+        bool keep = co_await serve(w, state, req, x, remote, out);
         if (w.cutting) break;
-        bool keep = req.keep_alive() && !w.stopping;
-        // Recorded before writing: a client that has its response can count on seeing it
-        // in /metrics (the write completes on a later turn of the event loop).
-        finish(x, res.result_int(), remote);
-        // HEAD: the same headers (Content-Length included) without the body, or the
-        // client would read the body as the next response.
-        append_response(out, res,
-                        {date(w), x.request_id, keep, req.version() < 11, req.method() == http::verb::head});
         // Another request is already here: answer it first, write both together.
         if (keep && out.size() < pending_out_limit && next_request_buffered(buffer)) continue;
         if (!co_await flush() || !keep) break;
@@ -719,26 +705,30 @@ asio::awaitable<void> server::impl::drain(session_state& state) {
     state.io_until = steady::time_point::max();
 }
 
-// Handles a request that arrived whole and appends its answer to `out`. HTTP-pipelined
-// requests are handled one after another, their answers written together: handling
-// them concurrently measured slower (get_user_pipelined: 88k against 105k requests/s),
-// since the database, not the wait, is what limits a burst.
-asio::awaitable<bool> server::impl::serve_whole(worker& w, session_state& state, request& req,
-                                                const std::string& remote, std::string& out) {
-    exchange x(registry);
-    x.started();
-    x.method = req.method();
-    x.method_text = req.method_string();
-    x.path = req.target().substr(0, req.target().find('?'));
-    x.request_id = request_id(w, req["X-Request-Id"]);
+// Handles a request and appends its answer to `out`; returns whether the connection
+// stays open. HTTP-pipelined requests are handled one after another, their answers
+// written together: handling them concurrently measured slower (get_user_pipelined: 88k
+// against 105k requests/s), since the database, not the wait, is what limits a burst.
+asio::awaitable<bool> server::impl::serve(worker& w, session_state& state, request& req, exchange& x,
+                                          const std::string& remote, std::string& out) {
     response res = co_await handle(w, state, req, x);
     if (w.cutting) co_return false;
     bool keep = req.keep_alive() && !w.stopping;
     // Recorded before writing: a client that has its response can count on seeing it
     // in /metrics (the write completes on a later turn of the event loop).
     finish(x, res.result_int(), remote);
+    // HEAD: the same headers (Content-Length included) without the body, or the
+    // client would read the body as the next response.
     append_response(out, res, {date(w), x.request_id, keep, req.version() < 11, req.method() == http::verb::head});
     co_return keep;
+}
+
+// What the metrics and the log say of a request, from its header.
+void server::impl::describe(worker& w, exchange& x, const http::request_header<>& head) {
+    x.method = head.method();
+    x.method_text = head.method_string();
+    x.path = head.target().substr(0, head.target().find('?'));
+    x.request_id = request_id(w, head["X-Request-Id"]);
 }
 
 // Runs the request's handler; what the handler threw is already a response (dispatch()).
