@@ -188,6 +188,20 @@ BOOST_AUTO_TEST_CASE(idle_keep_alive_connections_are_closed_after_the_idle_timeo
     BOOST_TEST((clock_type::now() - start >= 250ms));
 }
 
+BOOST_AUTO_TEST_CASE(a_client_that_stops_reading_is_cut_at_the_idle_timeout) {
+    server_process srv(PGCORO_SERVER_BIN, server_env({{"IDLE_TIMEOUT_MS", "300"}}));
+    auto port = srv.port();
+    BOOST_REQUIRE(prom::wait_for(port, "http_open_connections", 1, 5s));
+    raw_socket s(port);
+    // Megabytes of answers that are never read: the server's write blocks on a full
+    // socket, and the sweep cuts it an idle timeout later.
+    std::string burst;
+    for (int i = 0; i < 2000; ++i) burst += http_get("/metrics");
+    BOOST_REQUIRE(s.send(burst));
+    BOOST_TEST(prom::wait_for(port, "http_open_connections", 1, 5s));  // only the scrape's own
+    BOOST_TEST(prom::wait_for(port, "http_requests_in_flight", 1, 5s));
+}
+
 BOOST_AUTO_TEST_CASE(malformed_requests_get_400_and_others_are_still_served) {
     // A well-formed request in progress on another connection, finished afterwards.
     raw_socket other(shared().port());
