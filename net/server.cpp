@@ -20,6 +20,7 @@
 #include <cstring>
 #include <pthread.h>
 #include <sched.h>
+#include <sys/socket.h>
 #include <ctime>
 #include <optional>
 #include <limits>
@@ -63,6 +64,7 @@ struct session_state {
     bool busy = false;        // between the first byte of a request and the end of its response
     bool in_handler = false;  // the handler runs: the deadline applies
     bool timed_out = false;   // the deadline passed and the handler was cancelled
+    bool abandoned = false;   // the client closed the connection; the handler was cancelled
     // When the sweep cancels the socket: waiting for a request (idle), reading a request
     // or writing a response (io).
     steady::time_point idle_until = steady::time_point::max();
@@ -117,6 +119,10 @@ struct exchange {
     std::string_view route;
     std::string request_id;
 };
+
+// Recorded (metrics, access log) for a request whose client hung up before its answer,
+// as nginx does; never sent.
+constexpr unsigned client_closed_request = 499;
 
 // Pipelined responses held back are written once they reach this size.
 constexpr std::size_t pending_out_limit = 64 * 1024;
@@ -190,6 +196,14 @@ void append_log_value(std::string& out, std::string_view v) {
     }
     if (cut) out += "...";
     out += '"';
+}
+
+// True when the client has closed its end (or reset it): a look at the socket without
+// consuming anything, so a pipelined request waiting there stays where it is.
+bool peer_closed(tcp::socket& socket) {
+    char c;
+    auto n = ::recv(socket.native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
 }
 
 response timeout_response() {
@@ -502,7 +516,9 @@ asio::awaitable<void> server::impl::accept_loop(worker& w) {
 // Enforces every session's time limits: the idle timeout of keep-alive connections, the
 // header and write timeouts (the socket is cancelled, the session ends) and the request
 // deadline (the handler is cancelled, the client gets 503 REQUEST_TIMEOUT). Limits are
-// met a quarter of the shortest one late at most (and at most a second late).
+// met a quarter of the shortest one late at most (and at most a second late). It also
+// cancels the handlers of clients that hung up: their queries are cancelled on the
+// database server instead of running to completion for nobody.
 asio::awaitable<void> server::impl::sweep(worker& w) {
     auto shortest = std::min({opts.idle_timeout, opts.header_timeout, opts.request_deadline});
     auto interval = std::clamp<std::chrono::milliseconds>(shortest / 4, std::chrono::milliseconds(10),
@@ -517,12 +533,16 @@ asio::awaitable<void> server::impl::sweep(worker& w) {
         late.clear();
         for (auto* s : w.sessions) {
             if (s->idle_until <= now || s->io_until <= now) s->socket->cancel(cec);
-            if (s->in_handler && !s->timed_out && s->handler_until <= now) late.push_back(s);
+            if (!s->in_handler || s->timed_out || s->abandoned) continue;
+            if (s->handler_until <= now) {
+                s->timed_out = true;
+                late.push_back(s);
+            } else if (peer_closed(*s->socket)) {
+                s->abandoned = true;
+                late.push_back(s);
+            }
         }
-        for (auto* s : late) {
-            s->timed_out = true;
-            s->cancel->emit(asio::cancellation_type::terminal);
-        }
+        for (auto* s : late) s->cancel->emit(asio::cancellation_type::terminal);
     }
 }
 
@@ -713,6 +733,10 @@ asio::awaitable<bool> server::impl::serve(worker& w, session_state& state, reque
                                           const std::string& remote, std::string& out) {
     response res = co_await handle(w, state, req, x);
     if (w.cutting) co_return false;
+    if (state.abandoned) {
+        finish(x, client_closed_request, remote);  // nobody to answer
+        co_return false;
+    }
     bool keep = req.keep_alive() && !w.stopping;
     // Recorded before writing: a client that has its response can count on seeing it
     // in /metrics (the write completes on a later turn of the event loop).
@@ -758,7 +782,7 @@ asio::awaitable<response> server::impl::dispatch(worker& w, request& req, exchan
 asio::awaitable<response> server::impl::handle(worker& w, session_state& state, request& req, exchange& x) {
     // The deadline is the sweep's to enforce: past it, the sweep cancels what the
     // handler awaits (through the session's cancellation slot) and sets timed_out.
-    state.timed_out = false;
+    state.timed_out = state.abandoned = false;
     state.handler_until = steady::now() + opts.request_deadline;
     state.in_handler = true;
     response res;
@@ -767,11 +791,11 @@ asio::awaitable<response> server::impl::handle(worker& w, session_state& state, 
     } catch (...) {
         // The router turns handler errors into responses; what escapes it is the
         // cancellation itself, answered below.
-        if (!state.timed_out && !w.cutting) throw;
+        if (!state.timed_out && !state.abandoned && !w.cutting) throw;
     }
     state.in_handler = false;
     state.handler_until = steady::time_point::max();
-    if (state.timed_out) {
+    if (state.timed_out || state.abandoned) {
         // The session goes on serving: its cancellation state is cleared for the next request.
         co_await asio::this_coro::reset_cancellation_state();
         res = timeout_response();

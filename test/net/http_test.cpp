@@ -320,6 +320,24 @@ BOOST_AUTO_TEST_CASE(a_handler_that_never_finishes_is_cut_at_the_deadline_withou
     BOOST_TEST(prom::wait_for(port, "http_requests_in_flight", 1, 5s));
 }
 
+BOOST_AUTO_TEST_CASE(a_client_that_hangs_up_has_its_handler_cancelled) {
+    // A deadline far away: only the hang-up can end the handler.
+    server_process srv(PGCORO_SERVER_BIN, server_env({{"REQUEST_DEADLINE_MS", "60000"}}));
+    auto port = srv.port();
+    BOOST_REQUIRE(prom::wait_for(port, "http_requests_in_flight", 1, 5s));  // the scrape itself
+    {
+        raw_socket s(port);
+        BOOST_REQUIRE(s.send(http_get("/debug/hang")));
+        BOOST_REQUIRE(prom::wait_for(port, "http_requests_in_flight", 2, 5s));
+    }  // closed
+    BOOST_TEST(prom::wait_for(port, "http_requests_in_flight", 1, 5s));
+    BOOST_TEST(prom::wait_for(port, "http_open_connections", 1, 5s));
+    raw_socket scrape(port);
+    BOOST_REQUIRE(scrape.send(http_get("/metrics")));
+    auto metrics = prom::parse(scrape.read_response().body());
+    BOOST_TEST(metrics.value("http_requests_total", {{"route", "/debug/hang"}, {"status", "499"}}) == 1);
+}
+
 BOOST_AUTO_TEST_CASE(accepting_pauses_at_max_connections) {
     server_process srv(PGCORO_SERVER_BIN, server_env({{"MAX_CONNECTIONS", "2"}}));
     auto first = std::make_unique<raw_socket>(srv.port());
