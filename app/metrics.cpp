@@ -28,6 +28,13 @@ void register_database_metrics(net::metrics& registry, const domain::services& s
         counter("pgcoro_pool_connects_total", "Database connections opened.", p.connects);
         counter("pgcoro_pool_connect_failures_total", "Database connection attempts that failed.",
                 p.connect_failures);
+        counter("pgcoro_statements_total", "Autocommit statements and batches completed (outside transactions).",
+                p.statements);
+        counter("pgcoro_statement_errors_total",
+                "Of those, the ones that failed (database error, connection lost, cancelled, pool timeout).",
+                p.statement_errors);
+        counter("pgcoro_statement_seconds_total", "Their total time from the call to the answer, waits included.",
+                std::chrono::duration<double>(p.statement_time).count());
 
         auto t = svc.tx_stats();
         counter("pgcoro_transaction_attempts_total", "Transaction bodies run, retries included.", t.attempts);

@@ -16,6 +16,9 @@ pgcoro::pool_stats services::pool_stats() const {
         sum.acquire_wait += s.acquire_wait;
         sum.connects += s.connects;
         sum.connect_failures += s.connect_failures;
+        sum.statements += s.statements;
+        sum.statement_errors += s.statement_errors;
+        sum.statement_time += s.statement_time;
     }
     return sum;
 }

@@ -346,7 +346,31 @@ namespace {
 // Runs `run` on a shared connection of the pool (auto-pipelining), or on one held for
 // the request when pipelining is off or every connection is taken.
 template <typename T, typename Run>
+asio::awaitable<T> run_shared(std::shared_ptr<detail::pool_impl> impl, Run run);
+
+// Counts the statement (pool_stats::statements and friends) whichever way it ends.
+template <typename T, typename Run>
 asio::awaitable<T> on_shared(std::shared_ptr<detail::pool_impl> impl, Run run) {
+    struct count {
+        detail::pool_impl& pool;
+        std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+        bool ok = false;
+        ~count() {
+            pool.statements.fetch_add(1, std::memory_order_relaxed);
+            if (!ok) pool.statement_errors.fetch_add(1, std::memory_order_relaxed);
+            pool.statement_ns.fetch_add(static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                                                       std::chrono::steady_clock::now() - start)
+                                                                       .count()),
+                                        std::memory_order_relaxed);
+        }
+    } counted{*impl};
+    auto out = co_await run_shared<T>(impl, std::move(run));
+    counted.ok = true;
+    co_return out;
+}
+
+template <typename T, typename Run>
+asio::awaitable<T> run_shared(std::shared_ptr<detail::pool_impl> impl, Run run) {
     if (impl->closed) throw error(errc::pool_closed, "the connection pool is closed");
     if (!impl->opts.auto_pipeline) {
         pooled_connection held(impl, co_await impl->acquire_entry());
@@ -402,6 +426,9 @@ pool_stats pool::stats() const {
     s.acquire_wait = std::chrono::nanoseconds(impl_->acquire_wait_ns.load());
     s.connects = impl_->connects;
     s.connect_failures = impl_->connect_failures;
+    s.statements = impl_->statements;
+    s.statement_errors = impl_->statement_errors;
+    s.statement_time = std::chrono::nanoseconds(impl_->statement_ns.load());
     return s;
 }
 

@@ -62,6 +62,7 @@ struct pool_impl : std::enable_shared_from_this<pool_impl> {
     std::atomic<std::size_t> g_total{0}, g_idle{0}, g_in_use{0}, g_waiting{0};
     std::atomic<std::uint64_t> acquire_count{0}, acquire_timeouts{0}, acquire_wait_ns{0}, connects{0},
         connect_failures{0};
+    std::atomic<std::uint64_t> statements{0}, statement_errors{0}, statement_ns{0};
     std::atomic<std::uint64_t> tx_attempts{0}, tx_commits{0}, tx_retry_serialization{0}, tx_retry_deadlock{0},
         tx_retry_connection{0}, tx_exhausted{0}, tx_unknown{0};
 };

@@ -405,7 +405,8 @@ BOOST_AUTO_TEST_CASE(metrics_parse_as_prometheus_text_and_count_every_request) {
     for (auto* name : {"pgcoro_pool_acquires_total", "pgcoro_pool_acquire_timeouts_total",
                        "pgcoro_pool_acquire_wait_seconds_total", "pgcoro_transaction_attempts_total",
                        "pgcoro_transaction_commits_total", "pgcoro_transaction_retries_exhausted_total",
-                       "pgcoro_transaction_unknown_outcomes_total"})
+                       "pgcoro_transaction_unknown_outcomes_total", "pgcoro_statements_total",
+                       "pgcoro_statement_errors_total", "pgcoro_statement_seconds_total"})
     {
         BOOST_TEST_INFO(name);
         BOOST_TEST(m.types.count(name) == 1);

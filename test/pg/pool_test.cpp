@@ -149,3 +149,27 @@ BOOST_AUTO_TEST_CASE(dirty_connection_is_not_handed_out) {
     }());
 }
 
+
+// pool_stats counts autocommit statements, their failures and their time, with
+// auto-pipelining on (shared connections) and off (a connection per statement).
+BOOST_AUTO_TEST_CASE(statements_and_their_failures_are_counted) {
+    for (bool pipelined : {true, false}) {
+        asio::io_context ioc;
+        run(ioc, [&]() -> asio::awaitable<void> {
+            auto o = popts(2);
+            o.auto_pipeline = pipelined;
+            pool p(ioc.get_executor(), o);
+            for (int i = 0; i < 10; ++i) co_await p.query("SELECT $1::int", i);
+            for (int i = 0; i < 3; ++i) {
+                try {
+                    co_await p.query("SELECT 1 / $1::int", 0);
+                } catch (const error&) {
+                }
+            }
+            auto s = p.stats();
+            BOOST_TEST(s.statements == 13u);
+            BOOST_TEST(s.statement_errors == 3u);
+            BOOST_TEST(s.statement_time.count() > 0);
+        }());
+    }
+}

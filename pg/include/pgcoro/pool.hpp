@@ -49,6 +49,13 @@ struct pool_stats {
     std::chrono::nanoseconds acquire_wait{0};  // total time acquirers spent waiting
     std::uint64_t connects = 0;
     std::uint64_t connect_failures = 0;
+    // Autocommit statements and batches run through query()/read_query()/execute()
+    // (not those inside transact(), counted in transaction_stats): how many completed,
+    // how many of those failed (database error, connection lost, cancelled, pool
+    // timeout), and their total time from the call to the answer, waits included.
+    std::uint64_t statements = 0;
+    std::uint64_t statement_errors = 0;
+    std::chrono::nanoseconds statement_time{0};
 };
 
 // Counters of transact(): read by the metrics endpoint.
