@@ -234,7 +234,6 @@ struct server::impl {
     asio::awaitable<void> sweep(worker& w);
     asio::awaitable<void> session(worker& w, tcp::socket socket, asio::cancellation_signal& cancel);
     asio::awaitable<response> handle(worker& w, session_state& state, request& req, exchange& x);
-    asio::awaitable<response> dispatch(worker& w, request& req, exchange& x);
     asio::awaitable<bool> serve(worker& w, session_state& state, request& req, exchange& x,
                                 const std::string& remote, std::string& out);
     void describe(worker& w, exchange& x, const http::request_header<>& head);
@@ -755,8 +754,9 @@ void server::impl::describe(worker& w, exchange& x, const http::request_header<>
     x.request_id = request_id(w, head["X-Request-Id"]);
 }
 
-// Runs the request's handler; what the handler threw is already a response (dispatch()).
-asio::awaitable<response> server::impl::dispatch(worker& w, request& req, exchange& x) {
+// Runs the request's handler (the router turns what it throws into a response) under
+// the request deadline.
+asio::awaitable<response> server::impl::handle(worker& w, session_state& state, request& req, exchange& x) {
     std::string_view target = req.target();
     auto q = target.find('?');
     request_context ctx{req,
@@ -766,20 +766,6 @@ asio::awaitable<response> server::impl::dispatch(worker& w, request& req, exchan
                         std::move(x.request_id),
                         w.index,
                         {}};
-    // Back into the exchange however the handler ends (a cancelled one throws): the
-    // answer and the metrics need them.
-    struct give_back {
-        exchange& x;
-        request_context& ctx;
-        ~give_back() {
-            x.request_id = std::move(ctx.request_id);
-            x.route = ctx.route;
-        }
-    } restore{x, ctx};
-    co_return co_await routes.dispatch(ctx);
-}
-
-asio::awaitable<response> server::impl::handle(worker& w, session_state& state, request& req, exchange& x) {
     // The deadline is the sweep's to enforce: past it, the sweep cancels what the
     // handler awaits (through the session's cancellation slot) and sets timed_out.
     state.timed_out = state.abandoned = false;
@@ -787,7 +773,7 @@ asio::awaitable<response> server::impl::handle(worker& w, session_state& state, 
     state.in_handler = true;
     response res;
     try {
-        res = co_await dispatch(w, req, x);
+        res = co_await routes.dispatch(ctx);
     } catch (...) {
         // The router turns handler errors into responses; what escapes it is the
         // cancellation itself, answered below.
@@ -795,6 +781,8 @@ asio::awaitable<response> server::impl::handle(worker& w, session_state& state, 
     }
     state.in_handler = false;
     state.handler_until = steady::time_point::max();
+    x.request_id = std::move(ctx.request_id);  // the answer and the metrics need them
+    x.route = ctx.route;
     if (state.timed_out || state.abandoned) {
         // The session goes on serving: its cancellation state is cleared for the next request.
         co_await asio::this_coro::reset_cancellation_state();
