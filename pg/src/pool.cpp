@@ -66,12 +66,7 @@ asio::awaitable<std::shared_ptr<pool_entry>> pool_impl::open_entry(bool exclusiv
 asio::awaitable<std::shared_ptr<pool_entry>> pool_impl::acquire_entry() {
     auto self = shared_from_this();
     const auto start = clock::now();
-    const auto deadline = start + opts.acquire_timeout;
     ++acquire_count;
-    auto waited = [&] {
-        acquire_wait_ns += static_cast<std::uint64_t>(
-            std::chrono::duration_cast<std::chrono::nanoseconds>(clock::now() - start).count());
-    };
     for (;;) {
         if (closed) throw error(errc::pool_closed, "the connection pool is closed");
         auto now = clock::now();
@@ -106,38 +101,47 @@ asio::awaitable<std::shared_ptr<pool_entry>> pool_impl::acquire_entry() {
                     continue;
                 }
             }
-            waited();
+            record_wait(start);
             co_return found;
         }
         if (entries.size() + connecting < opts.max_size) {
             auto e = co_await open_entry(true);
-            waited();
+            record_wait(start);
             co_return e;
         }
-        if (waiters.size() + shared_waiters.size() >= opts.max_waiters) {
-            ++acquire_timeouts;
-            throw error(errc::pool_timeout, "too many callers waiting for a connection");
+        auto handed = co_await wait_in(waiters, start);
+        if (handed) {
+            record_wait(start);
+            co_return handed;
         }
-        waiter w(ex);
-        w.timer.expires_at(deadline);
-        waiters.push_back(&w);
-        update_gauges();
-        boost::system::error_code ec;
-        co_await w.timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-        if (auto it = std::find(waiters.begin(), waiters.end(), &w); it != waiters.end()) waiters.erase(it);
-        update_gauges();
-        if (w.handed) {
-            waited();
-            co_return w.handed;
-        }
-        if (w.woken) continue;
-        if (!ec) {
-            ++acquire_timeouts;
-            waited();
-            throw error(errc::pool_timeout, "no database connection became available in time");
-        }
-        throw error(errc::cancelled, "acquire cancelled");
     }
+}
+
+void pool_impl::record_wait(clock::time_point start) {
+    acquire_wait_ns += static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(clock::now() - start).count());
+}
+
+asio::awaitable<std::shared_ptr<pool_entry>> pool_impl::wait_in(std::deque<waiter*>& queue, clock::time_point start) {
+    if (waiters.size() + shared_waiters.size() >= opts.max_waiters) {
+        ++acquire_timeouts;
+        throw error(errc::pool_timeout, "too many callers waiting for a connection");
+    }
+    waiter w(ex);
+    w.timer.expires_at(start + opts.acquire_timeout);
+    queue.push_back(&w);
+    update_gauges();
+    boost::system::error_code ec;
+    co_await w.timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (auto it = std::find(queue.begin(), queue.end(), &w); it != queue.end()) queue.erase(it);
+    update_gauges();
+    if (w.handed || w.woken) co_return w.handed;
+    if (!ec) {
+        ++acquire_timeouts;
+        record_wait(start);
+        throw error(errc::pool_timeout, "no database connection became available in time");
+    }
+    throw error(errc::cancelled, "acquire cancelled");
 }
 
 // The first shared connection with room, not the least loaded: concentrating the
@@ -155,7 +159,6 @@ std::shared_ptr<pool_entry> pool_impl::pick_shared() {
 asio::awaitable<std::shared_ptr<pool_entry>> pool_impl::wait_for_room() {
     auto self = shared_from_this();
     const auto start = clock::now();
-    const auto deadline = start + opts.acquire_timeout;
     for (;;) {
         if (closed) throw error(errc::pool_closed, "the connection pool is closed");
         if (auto e = pick_shared()) {
@@ -167,32 +170,13 @@ asio::awaitable<std::shared_ptr<pool_entry>> pool_impl::wait_for_room() {
             ++e->reserved;
             co_return e;
         }
-        if (waiters.size() + shared_waiters.size() >= opts.max_waiters) {
-            ++acquire_timeouts;
-            throw error(errc::pool_timeout, "too many callers waiting for a connection");
+        auto handed = co_await wait_in(shared_waiters, start);
+        if (!handed) continue;
+        if (handed->conn.is_open() && !closed) {
+            record_wait(start);
+            co_return handed;  // its slot stays reserved
         }
-        waiter w(ex);
-        w.timer.expires_at(deadline);
-        shared_waiters.push_back(&w);
-        update_gauges();
-        boost::system::error_code ec;
-        co_await w.timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-        if (auto it = std::find(shared_waiters.begin(), shared_waiters.end(), &w); it != shared_waiters.end())
-            shared_waiters.erase(it);
-        update_gauges();
-        acquire_wait_ns += static_cast<std::uint64_t>(
-            std::chrono::duration_cast<std::chrono::nanoseconds>(clock::now() - start).count());
-        if (w.handed) {
-            if (w.handed->conn.is_open() && !closed) co_return w.handed;  // its slot stays reserved
-            --w.handed->reserved;
-            continue;
-        }
-        if (w.woken) continue;
-        if (!ec) {
-            ++acquire_timeouts;
-            throw error(errc::pool_timeout, "no database connection became available in time");
-        }
-        throw error(errc::cancelled, "acquire cancelled");
+        --handed->reserved;
     }
 }
 

@@ -38,6 +38,13 @@ struct pool_impl : std::enable_shared_from_this<pool_impl> {
     // Waits until a shared connection has room (auto-pipelining with every slot taken);
     // returns it with one slot reserved for the caller (see pool_entry::reserved).
     asio::awaitable<std::shared_ptr<pool_entry>> wait_for_room();
+    // Queues the caller in `queue` (waiters or shared_waiters) until it is handed a
+    // connection (returned), woken to look again (nullptr), or acquire_timeout after
+    // `start` passes (pool_timeout, the wait recorded) or it is cancelled (cancelled).
+    asio::awaitable<std::shared_ptr<pool_entry>> wait_in(std::deque<waiter*>& queue,
+                                                         std::chrono::steady_clock::time_point start);
+    // Adds the time since `start` to the acquire wait total (pool_stats::acquire_wait).
+    void record_wait(std::chrono::steady_clock::time_point start);
     // Hands the free pipeline slots of `e` to queued statements.
     void hand_room(const std::shared_ptr<pool_entry>& e);
     void release(const std::shared_ptr<pool_entry>& e, bool discard);
