@@ -35,6 +35,7 @@ void apply(config& c, std::string_view key, std::string_view value) {
     else if (key == "DB_POOL_MAX") c.pool_max = static_cast<std::size_t>(parse_number(key, value, 0, 10000));
     else if (key == "DB_AUTO_PIPELINE") c.auto_pipeline = parse_bool(key, value);
     else if (key == "DB_GROUP_READS") c.group_reads = parse_bool(key, value);
+    else if (key == "DB_BATCH_LOOKUPS") c.batch_lookups = parse_bool(key, value);
     else if (key == "REQUEST_DEADLINE_MS") c.http.request_deadline = ms(parse_number(key, value, 1, 3600000));
     else if (key == "IDLE_TIMEOUT_MS") c.http.idle_timeout = ms(parse_number(key, value, 1, 3600000));
     else if (key == "HEADER_TIMEOUT_MS") c.http.header_timeout = ms(parse_number(key, value, 1, 3600000));
@@ -56,7 +57,7 @@ void apply(config& c, std::string_view key, std::string_view value) {
     else throw std::invalid_argument("unknown setting " + std::string(key));
 }
 
-constexpr const char* keys[] = {"PORT", "BIND_ADDRESS", "WORKERS", "DATABASE_URL", "DB_POOL_MAX", "DB_AUTO_PIPELINE", "DB_GROUP_READS",
+constexpr const char* keys[] = {"PORT", "BIND_ADDRESS", "WORKERS", "DATABASE_URL", "DB_POOL_MAX", "DB_AUTO_PIPELINE", "DB_GROUP_READS", "DB_BATCH_LOOKUPS",
                                 "REQUEST_DEADLINE_MS", "IDLE_TIMEOUT_MS", "HEADER_TIMEOUT_MS", "SHUTDOWN_GRACE_MS",
                                 "MAX_CONNECTIONS", "ACCESS_LOG", "BATCH_SCHEDULING", "MAX_HEADER_BYTES", "MAX_BODY_BYTES", "PGCORO_TEST_ROUTES", "PASSWORD_HASH_COST"};
 
@@ -81,6 +82,7 @@ std::string usage() {
            "  DB_POOL_MAX          database connections per process (default 4 per worker)\n"
            "  DB_AUTO_PIPELINE     share connections among concurrent statements (default 1)\n"
            "  DB_GROUP_READS       concurrent read-only statements share one Sync and one write (default 1)\n"
+           "  DB_BATCH_LOOKUPS     concurrent GET /users/{id} share one statement (default 1)\n"
            "  REQUEST_DEADLINE_MS  per-request deadline (default 30000)\n"
            "  IDLE_TIMEOUT_MS      keep-alive idle timeout (default 60000)\n"
            "  HEADER_TIMEOUT_MS    time to receive a request's headers (default 10000)\n"

@@ -8,12 +8,17 @@
 #include <string>
 #include <vector>
 
+#include <pgcoro/lookup_batcher.hpp>
 #include <pgcoro/pool.hpp>
 
 namespace domain {
 
 struct services {
     std::vector<std::unique_ptr<pgcoro::pool>> pools;  // indexed by worker
+    // GET /users/{id} lookups of one loop turn merged into one statement, per worker
+    // (see make_user_lookup); empty when DB_BATCH_LOOKUPS=0. Declared after the pools:
+    // destroyed before them.
+    std::vector<std::unique_ptr<pgcoro::lookup_batcher>> user_lookups;
 
     // Blocking work (password hashing) runs here, never on an event loop.
     boost::asio::thread_pool blocking{2};

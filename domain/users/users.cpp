@@ -22,6 +22,8 @@ constexpr const char* user_columns = "id, email, username, created_at, updated_a
 const std::string sql_insert = std::string(
     "INSERT INTO users (email, username, password_hash) VALUES ($1, $2, $3) RETURNING ") + user_columns;
 const std::string sql_get = std::string("SELECT ") + user_columns + " FROM users WHERE id = $1 AND deleted_at IS NULL";
+const std::string sql_get_many =
+    std::string("SELECT ") + user_columns + " FROM users WHERE id = ANY($1::uuid[]) AND deleted_at IS NULL";
 const std::string sql_page = std::string("SELECT ") + user_columns +
                              " FROM users WHERE deleted_at IS NULL AND ($1::uuid IS NULL OR id > $1)"
                              " ORDER BY id LIMIT $2";
@@ -113,6 +115,11 @@ awaitable_response create_user(services& svc, net::request_context& ctx) {
 
 awaitable_response get_user(services& svc, net::request_context& ctx) {
     auto id = path_id(ctx, "id");
+    if (!svc.user_lookups.empty()) {
+        auto found = co_await svc.user_lookups.at(ctx.worker)->find(id.to_string());
+        if (!found) fail(status::not_found, "USER_NOT_FOUND", "user not found");
+        co_return net::json_data(status::ok, user_json(found->get()));
+    }
     auto r = co_await svc.pool(ctx.worker).read_query(sql_get, id);
     if (r.empty()) fail(status::not_found, "USER_NOT_FOUND", "user not found");
     co_return net::json_data(status::ok, user_json(r.front()));
@@ -205,6 +212,10 @@ json::object user_json(const pgcoro::row& r) {
 }
 
 const std::string& sql_get_live_user() { return sql_get; }
+
+std::unique_ptr<pgcoro::lookup_batcher> make_user_lookup(pgcoro::pool& pool) {
+    return std::make_unique<pgcoro::lookup_batcher>(pool, sql_get_many, 0);
+}
 
 void register_users(net::router& r, services& svc) {
     route(r, verb::post, "/users", svc, create_user);

@@ -2,6 +2,8 @@
 #pragma once
 
 #include <boost/json/object.hpp>
+#include <memory>
+#include <pgcoro/lookup_batcher.hpp>
 #include <pgcoro/result.hpp>
 #include <string>
 
@@ -11,6 +13,10 @@
 namespace domain {
 
 void register_users(net::router& r, services& svc);
+
+// The batcher GET /users/{id} uses on `pool`'s worker (services::user_lookups): the live
+// users among the ids asked for in one loop turn, in one statement.
+std::unique_ptr<pgcoro::lookup_batcher> make_user_lookup(pgcoro::pool& pool);
 
 // For resources nested under a user (GET /users/{id}/orders), so they show the user
 // exactly as GET /users/{id} does: the SELECT of the live (not soft-deleted) user whose

@@ -4,6 +4,7 @@
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <numeric>
 #include <random>
 #include <set>
 #include <thread>
@@ -175,6 +176,37 @@ BOOST_AUTO_TEST_CASE(patch_with_version_header_has_exactly_one_winner) {
     BOOST_TEST(code(stale) == "CONCURRENT_MODIFICATION");
     BOOST_TEST(call(verb::patch, "/users/" + id, R"({"username":"x"})").status == 400);
     BOOST_TEST(call(verb::patch, "/users/" + id, R"({"email":"bad"})").status == 400);
+}
+
+// Concurrent GET /users/{id} of a loop turn share one statement (DB_BATCH_LOOKUPS):
+// each still gets its own user, a deleted or unknown id its own 404.
+BOOST_AUTO_TEST_CASE(concurrent_gets_each_answer_their_own_user) {
+    std::vector<json::object> users;
+    for (int i = 0; i < 12; ++i) users.push_back(create(unique("c") + "@example.com", unique("conc")));
+    std::string deleted(users.back().at("id").as_string());
+    BOOST_REQUIRE_EQUAL(call(verb::delete_, "/users/" + deleted).status, 204);
+    users.pop_back();
+    const std::string unknown = "00000000-0000-4000-8000-ffffffffffff";
+
+    constexpr int n = 16, per_thread = 40;
+    std::vector<int> wrong(n, 0);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < n; ++t)
+        threads.emplace_back([&, t] {
+            std::mt19937 rng(t);
+            for (int k = 0; k < per_thread; ++k) {
+                auto pick = rng() % (users.size() + 2);
+                if (pick < users.size()) {
+                    auto r = call(verb::get, "/users/" + std::string(users[pick].at("id").as_string()));
+                    if (r.status != 200 || r.body.at("data") != users[pick]) ++wrong[t];
+                } else {
+                    auto r = call(verb::get, "/users/" + (pick == users.size() ? deleted : unknown));
+                    if (r.status != 404 || code(r) != "USER_NOT_FOUND") ++wrong[t];
+                }
+            }
+        });
+    for (auto& t : threads) t.join();
+    BOOST_TEST(std::accumulate(wrong.begin(), wrong.end(), 0) == 0);
 }
 
 BOOST_AUTO_TEST_CASE(no_response_leaks_sql_or_driver_text) {
