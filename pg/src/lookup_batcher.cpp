@@ -1,11 +1,11 @@
 #include "pgcoro/lookup_batcher.hpp"
 
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/associated_cancellation_slot.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/redirect_error.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <string_view>
 #include <unordered_map>
@@ -17,30 +17,29 @@ namespace pgcoro {
 
 namespace {
 
-struct key_batch;
+using lookup_handler = asio::any_completion_handler<void(std::exception_ptr, std::optional<found_row>)>;
 
-// A caller of find(), on its coroutine frame. The timer is only a wake-up signal: it
-// never expires on its own, it is cancelled when the batch answers (or by the caller's
-// cancellation, which async_wait honours).
+// A caller of find(): its key and, until answered or cancelled, how to resume it.
 struct lookup_waiter {
-    explicit lookup_waiter(asio::any_io_executor ex) : timer(std::move(ex)) {
-        timer.expires_at(asio::steady_timer::time_point::max());
-    }
-    asio::steady_timer timer;
     std::string key;
-    std::shared_ptr<key_batch> batch;
-    std::size_t slot = 0;  // index in batch->waiters
-    bool answered = false;
-    std::optional<found_row> found;
-    std::exception_ptr failure;
+    std::optional<lookup_handler> handler;
 };
 
 struct key_batch {
-    std::vector<lookup_waiter*> waiters;  // nullptr: left (cancelled)
-    std::size_t present = 0;              // waiters not left
+    std::vector<lookup_waiter> waiters;
+    std::size_t present = 0;           // waiters not cancelled
     bool started = false;
-    asio::cancellation_signal cancel;     // cancels the statement once every caller left
+    asio::cancellation_signal cancel;  // cancels the statement once every caller left
 };
+
+// Completions are posted, never run inline: the caller may resume into code that calls
+// find() again, or destroys the batcher. The caller's cancellation slot is cleared,
+// except from within that slot's own handler (clearing would destroy it mid-call).
+void deliver(asio::any_io_executor ex, lookup_handler h, std::exception_ptr e, std::optional<found_row> row,
+             bool clear_slot = true) {
+    if (clear_slot) asio::get_associated_cancellation_slot(h).clear();
+    asio::post(ex, [h = std::move(h), e, row = std::move(row)]() mutable { std::move(h)(e, std::move(row)); });
+}
 
 }  // namespace
 
@@ -48,6 +47,7 @@ struct lookup_batcher::state : std::enable_shared_from_this<state> {
     state(pool& p, std::string sql, int key_column, std::size_t max_keys)
         : p(p), sql(std::move(sql)), key_column(key_column), max_keys(max_keys == 0 ? 1 : max_keys) {}
 
+    void enqueue(std::string key, lookup_handler handler);
     void start(const std::shared_ptr<key_batch>& b);
     asio::awaitable<void> run(std::shared_ptr<key_batch> b);
 
@@ -77,10 +77,10 @@ asio::awaitable<void> lookup_batcher::state::run(std::shared_ptr<key_batch> b) {
     // Distinct keys as a text array literal; a key asked for twice is sent once.
     std::string keys = "{";
     std::unordered_map<std::string_view, int> seen;
-    for (auto* w : b->waiters) {
-        if (!w || !seen.emplace(w->key, 0).second) continue;
+    for (auto& w : b->waiters) {
+        if (!w.handler || !seen.emplace(w.key, 0).second) continue;
         if (keys.size() > 1) keys += ',';
-        detail::append_array_element(keys, w->key);
+        detail::append_array_element(keys, w.key);
     }
     keys += '}';
     statement s{sql, {param{std::move(keys), oids::unspecified}}, true};
@@ -101,38 +101,51 @@ asio::awaitable<void> lookup_batcher::state::run(std::shared_ptr<key_batch> b) {
             failure = std::current_exception();
         }
     }
-    for (auto* w : b->waiters) {
-        if (!w) continue;
-        w->answered = true;
-        if (failure) w->failure = failure;
-        else if (auto it = row_of.find(w->key); it != row_of.end()) w->found.emplace(rows, it->second);
-        w->timer.cancel();
+    for (auto& w : b->waiters) {
+        if (!w.handler) continue;
+        auto h = std::move(*w.handler);
+        w.handler.reset();
+        if (failure) {
+            deliver(p.get_executor(), std::move(h), failure, std::nullopt);
+        } else if (auto it = row_of.find(w.key); it != row_of.end()) {
+            deliver(p.get_executor(), std::move(h), nullptr, found_row(rows, it->second));
+        } else {
+            deliver(p.get_executor(), std::move(h), nullptr, std::nullopt);
+        }
     }
 }
 
-asio::awaitable<std::optional<found_row>> lookup_batcher::find(std::string key) {
-    auto st = state_;
-    lookup_waiter w(st->p.get_executor());
-    w.key = std::move(key);
-    if (!st->open) {
-        st->open = std::make_shared<key_batch>();
-        asio::post(st->p.get_executor(), [st, b = st->open] { st->start(b); });
+void lookup_batcher::state::enqueue(std::string key, lookup_handler handler) {
+    if (!open) {
+        open = std::make_shared<key_batch>();
+        asio::post(p.get_executor(), [self = shared_from_this(), b = open] { self->start(b); });
     }
-    w.batch = st->open;
-    w.slot = w.batch->waiters.size();
-    w.batch->waiters.push_back(&w);
-    ++w.batch->present;
-    if (w.batch->waiters.size() >= st->max_keys) st->start(w.batch);
+    auto b = open;
+    std::size_t index = b->waiters.size();
+    auto slot = asio::get_associated_cancellation_slot(handler);
+    b->waiters.push_back({std::move(key), std::move(handler)});
+    ++b->present;
+    if (slot.is_connected()) {
+        slot.assign([w = std::weak_ptr<key_batch>(b), index, ex = p.get_executor()](asio::cancellation_type t) {
+            if ((t & (asio::cancellation_type::terminal | asio::cancellation_type::partial |
+                      asio::cancellation_type::total)) == asio::cancellation_type::none)
+                return;
+            auto b = w.lock();
+            if (!b || !b->waiters[index].handler) return;
+            auto h = std::move(*b->waiters[index].handler);
+            b->waiters[index].handler.reset();
+            deliver(ex, std::move(h), std::make_exception_ptr(error(errc::cancelled, "lookup cancelled")),
+                    std::nullopt, false);
+            if (--b->present == 0 && b->started) b->cancel.emit(asio::cancellation_type::terminal);
+        });
+    }
+    if (b->waiters.size() >= max_keys) start(b);
+}
 
-    boost::system::error_code ec;
-    co_await w.timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-    if (!w.answered) {  // cancelled by the caller: leave the batch
-        w.batch->waiters[w.slot] = nullptr;
-        if (--w.batch->present == 0 && w.batch->started) w.batch->cancel.emit(asio::cancellation_type::terminal);
-        throw error(errc::cancelled, "lookup cancelled");
-    }
-    if (w.failure) std::rethrow_exception(w.failure);
-    co_return std::move(w.found);
+asio::awaitable<std::optional<found_row>> lookup_batcher::find(std::string key) {
+    return asio::async_initiate<const asio::use_awaitable_t<>&, void(std::exception_ptr, std::optional<found_row>)>(
+        [st = state_](auto handler, std::string key) { st->enqueue(std::move(key), std::move(handler)); },
+        asio::use_awaitable, std::move(key));
 }
 
 }  // namespace pgcoro
