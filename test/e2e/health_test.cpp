@@ -40,8 +40,16 @@ BOOST_AUTO_TEST_CASE(unknown_route_and_wrong_method) {
 }
 
 BOOST_AUTO_TEST_CASE(health_is_503_while_the_database_is_down_and_recovers) {
-    server_process srv(PGCORO_SERVER_BIN, {{"DATABASE_URL", database_url()}, {"WORKERS", "2"}});
+    server_process srv(PGCORO_SERVER_BIN,
+                       {{"DATABASE_URL", database_url()}, {"WORKERS", "2"}, {"PASSWORD_HASH_COST", "min"}});
     BOOST_TEST(http_request(srv.port(), verb::get, "/health").result_int() == 200);
+    // A user to look up through the outage (GET /users/{id} goes through the lookup batcher).
+    auto created = http_request(srv.port(), verb::post, "/users",
+                                R"({"email":"outage)" + std::to_string(std::chrono::system_clock::now().time_since_epoch().count()) +
+                                    R"(@example.com","username":"outage","password":"correct horse"})",
+                                "application/json");
+    BOOST_TEST_REQUIRE(created.result_int() == 201);
+    std::string user = "/users/" + std::string(boost::json::parse(created.body()).at("data").at("id").as_string());
 
     pg_control("stop");
     for (int i = 0; i < 3; ++i) {
@@ -51,6 +59,9 @@ BOOST_AUTO_TEST_CASE(health_is_503_while_the_database_is_down_and_recovers) {
         BOOST_TEST(res.result_int() == 503);
         BOOST_TEST(boost::json::parse(res.body()).at("status").as_string() == "unhealthy");
         BOOST_TEST((took < std::chrono::seconds(2)));
+        auto lookup = http_request(srv.port(), verb::get, user);
+        BOOST_TEST(lookup.result_int() == 503);
+        BOOST_TEST(boost::json::parse(lookup.body()).at("code").as_string() == "DATABASE_UNAVAILABLE");
     }
 
     pg_control("start");
@@ -62,4 +73,5 @@ BOOST_AUTO_TEST_CASE(health_is_503_while_the_database_is_down_and_recovers) {
         if (!healthy) std::this_thread::sleep_for(std::chrono::milliseconds(100));  // polling, not hiding a race
     }
     BOOST_TEST(healthy);
+    BOOST_TEST(http_request(srv.port(), verb::get, user).result_int() == 200);
 }
