@@ -209,6 +209,17 @@ BOOST_AUTO_TEST_CASE(concurrent_gets_each_answer_their_own_user) {
     BOOST_TEST(std::accumulate(wrong.begin(), wrong.end(), 0) == 0);
 }
 
+BOOST_AUTO_TEST_CASE(gets_answer_the_same_with_lookup_batching_off) {
+    auto u = create(unique("nb") + "@example.com", unique("nobatch"));
+    server_process plain(PGCORO_SERVER_BIN, {{"DATABASE_URL", database_url()}, {"DB_BATCH_LOOKUPS", "0"}});
+    auto got = http_request(plain.port(), verb::get, "/users/" + std::string(u.at("id").as_string()));
+    BOOST_TEST(got.result_int() == 200);
+    BOOST_TEST(json::parse(got.body()).at("data") == u);
+    auto missing = http_request(plain.port(), verb::get, "/users/00000000-0000-4000-8000-ffffffffffff");
+    BOOST_TEST(missing.result_int() == 404);
+    BOOST_TEST(json::parse(missing.body()).at("code") == "USER_NOT_FOUND");
+}
+
 BOOST_AUTO_TEST_CASE(no_response_leaks_sql_or_driver_text) {
     auto r = call(verb::get, "/users/00000000-0000-0000-0000-00000000000g");
     for (auto word : {"SELECT", "syntax", "ERROR:", "pgcoro", "relation"})
