@@ -9,6 +9,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "pgcoro/pool.hpp"
@@ -76,9 +77,9 @@ asio::awaitable<void> lookup_batcher::state::run(std::shared_ptr<key_batch> b) {
     if (b->present == 0) co_return;  // every caller left before it started
     // Distinct keys as a text array literal; a key asked for twice is sent once.
     std::string keys = "{";
-    std::unordered_map<std::string_view, int> seen;
+    std::unordered_set<std::string_view> seen;
     for (auto& w : b->waiters) {
-        if (!w.handler || !seen.emplace(w.key, 0).second) continue;
+        if (!w.handler || !seen.insert(w.key).second) continue;
         if (keys.size() > 1) keys += ',';
         detail::append_array_element(keys, w.key);
     }

@@ -37,16 +37,17 @@ struct answer {
     std::string sqlstate;
 };
 
-// Spawns one find() per key, all in the same loop turn.
+// Spawns one find() per key, all in the same loop turn; out[i] is filled in when the
+// i-th is answered.
 void spawn_finds(asio::io_context& ioc, lookup_batcher& b, const std::vector<std::string>& keys,
                  std::vector<answer>& out) {
     out.assign(keys.size(), {});
     for (std::size_t i = 0; i < keys.size(); ++i)
         asio::co_spawn(
             ioc,
-            [&, i]() -> asio::awaitable<void> {
+            [&b, &out, i, key = keys[i]]() -> asio::awaitable<void> {
                 try {
-                    auto row = co_await b.find(keys[i]);
+                    auto row = co_await b.find(key);
                     if (row) out[i].value = row->get().get<int>(1);
                 } catch (const error& e) {
                     out[i].failure = e.code();
@@ -61,6 +62,25 @@ bool all_done(const std::vector<answer>& a) {
     for (auto& x : a)
         if (!x.done) return false;
     return true;
+}
+
+// spawn_finds, then waits for every answer.
+asio::awaitable<std::vector<answer>> find_all(asio::io_context& ioc, lookup_batcher& b,
+                                              std::vector<std::string> keys) {
+    std::vector<answer> out;
+    spawn_finds(ioc, b, keys, out);
+    co_await test_support::wait_until(ioc, [&] { return all_done(out); });
+    co_return out;
+}
+
+// Whether find(key) is still unanswered after `limit` (it is then cancelled).
+asio::awaitable<bool> times_out(lookup_batcher& b, std::string key, std::chrono::milliseconds limit) {
+    try {
+        co_await with_timeout(b.find(std::move(key)), limit);
+    } catch (const error& e) {
+        co_return e.code() == errc::timeout;
+    }
+    co_return false;
 }
 
 }  // namespace
@@ -78,9 +98,7 @@ BOOST_AUTO_TEST_CASE(lookups_of_one_turn_share_one_statement_and_each_gets_its_o
             keys.push_back(std::to_string(k));
         }
         auto before = p.stats().statements;
-        std::vector<answer> out;
-        spawn_finds(ioc, b, keys, out);
-        co_await test_support::wait_until(ioc, [&] { return all_done(out); });
+        auto out = co_await find_all(ioc, b, keys);
         BOOST_TEST(p.stats().statements - before == 2u);  // 300 keys, 256 per statement
         for (std::size_t i = 0; i < keys.size(); ++i) {
             int k = std::stoi(keys[i]);
@@ -104,17 +122,15 @@ BOOST_AUTO_TEST_CASE(a_failed_statement_fails_its_callers_and_no_one_else) {
         pool p(ioc.get_executor(), popts());
         lookup_batcher b(p, sql_squares, 0);
         // "x" is not an int: the whole statement fails with 22P02, for all its callers.
-        std::vector<answer> out;
-        spawn_finds(ioc, b, {"1", "x", "2"}, out);
-        co_await test_support::wait_until(ioc, [&] { return all_done(out); });
-        for (auto& a : out) {
+        std::vector<std::string> keys{"1", "x", "2"};  // (gcc 12: no braced list across co_await)
+        auto failed = co_await find_all(ioc, b, keys);
+        for (auto& a : failed) {
             BOOST_TEST((a.failure == errc::sql));
             BOOST_TEST(a.sqlstate == "22P02");
         }
         // The next turn's batch is a new statement and unaffected.
-        std::vector<answer> next;
-        spawn_finds(ioc, b, {"1", "2"}, next);
-        co_await test_support::wait_until(ioc, [&] { return all_done(next); });
+        keys = {"1", "2"};
+        auto next = co_await find_all(ioc, b, keys);
         BOOST_TEST((next[0].value && *next[0].value == 10));
         BOOST_TEST((next[1].value && *next[1].value == 20));
     }());
@@ -127,12 +143,7 @@ BOOST_AUTO_TEST_CASE(a_cancelled_caller_leaves_and_the_others_get_their_rows) {
         lookup_batcher slow(p, "SELECT k::text, k * 10 FROM unnest($1::int[]) AS k, pg_sleep(0.3)", 0);
         std::vector<answer> out;
         spawn_finds(ioc, slow, {"1", "2"}, out);
-        bool timed_out = false;
-        try {
-            co_await with_timeout(slow.find("3"), std::chrono::milliseconds(50));
-        } catch (const error& e) {
-            timed_out = e.code() == errc::timeout;
-        }
+        bool timed_out = co_await times_out(slow, "3", std::chrono::milliseconds(50));
         BOOST_TEST(timed_out);
         BOOST_TEST(!all_done(out));  // the others are still waiting for the statement
         co_await test_support::wait_until(ioc, [&] { return all_done(out); });
@@ -147,12 +158,7 @@ BOOST_AUTO_TEST_CASE(when_every_caller_left_the_statement_is_cancelled_on_the_se
         pool p(ioc.get_executor(), popts());
         lookup_batcher slow(p, "SELECT k::text FROM unnest($1::text[]) AS k, pg_sleep(30)", 0);
         auto start = std::chrono::steady_clock::now();
-        bool timed_out = false;
-        try {
-            co_await with_timeout(slow.find("a"), std::chrono::milliseconds(200));
-        } catch (const error& e) {
-            timed_out = e.code() == errc::timeout;
-        }
+        bool timed_out = co_await times_out(slow, "a", std::chrono::milliseconds(200));
         BOOST_TEST(timed_out);
         // The statement was cancelled, not left sleeping: it ends as a failure, and the
         // connection (a query pipelines behind it) serves the next statement long before 30 s.
