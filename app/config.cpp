@@ -95,7 +95,7 @@ std::string usage() {
            "                       other work on wakeup, so each turn of a loop finds more ready\n"
            "                       (default 0; see README, Performance)\n"
            "  PASSWORD_HASH_COST   Argon2id cost: interactive (default), moderate, or min (tests, load tests)\n"
-           "  PGCORO_TEST_ROUTES   1: add GET /debug/sleep?ms=N and GET /debug/hang (tests only)\n"
+           "  PGCORO_TEST_ROUTES   1: add /debug/sleep, /debug/hang and /debug/rendezvous (tests only)\n"
            "  PGCORO_LOG_LEVEL     debug | info | warn | error (default info; debug logs every request)\n"
            "\n"
            "  --help, --version\n";

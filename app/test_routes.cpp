@@ -1,10 +1,15 @@
 #include "app/test_routes.hpp"
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/object.hpp>
+#include <boost/system/system_error.hpp>
 #include <charconv>
+#include <string>
+#include <unordered_map>
+#include <vector>
 
 #include "net/json_response.hpp"
 
@@ -26,6 +31,43 @@ void register_test_routes(net::router& routes) {
         co_await timer.async_wait(asio::use_awaitable);
         co_return net::json_data(status::ok, boost::json::object{{"slept_ms", ms}});
     });
+    // Per worker thread: the requests of a rendezvous are handled on one worker when
+    // they come on one connection, which is what the tests use it for.
+    auto rendezvous = [](net::request_context& ctx) -> asio::awaitable<net::response> {
+        struct waiter {
+            asio::steady_timer timer;
+            bool met = false;
+        };
+        thread_local std::unordered_map<std::string, std::vector<waiter*>> waiting;
+        auto key = ctx.query_param("key").value_or("");
+        auto text = ctx.query_param("n").value_or("");
+        long long n = 0;
+        auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+        if (ec != std::errc{} || end != text.data() + text.size() || n < 1 || n > 1000)
+            throw net::http_error(status::bad_request, "VALIDATION_FAILED", "n must be a whole number from 1 to 1000");
+        auto& others = waiting[key];
+        if (static_cast<long long>(others.size()) + 1 >= n) {
+            for (auto* w : others) {
+                w->met = true;
+                w->timer.cancel();
+            }
+            waiting.erase(key);
+            co_return net::json_data(status::ok, boost::json::object{{"met", n}});
+        }
+        auto ex = co_await asio::this_coro::executor;
+        waiter self{asio::steady_timer(ex, asio::steady_timer::time_point::max())};
+        others.push_back(&self);
+        co_await self.timer.async_wait(asio::as_tuple(asio::use_awaitable));
+        if (!self.met) {  // cancelled (the deadline): leave the rendezvous
+            auto& list = waiting[key];
+            std::erase(list, &self);
+            if (list.empty()) waiting.erase(key);
+            throw boost::system::system_error(asio::error::operation_aborted);
+        }
+        co_return net::json_data(status::ok, boost::json::object{{"met", n}});
+    };
+    routes.add(verb::get, "/debug/rendezvous", rendezvous);
+    routes.add(verb::post, "/debug/rendezvous", rendezvous);
     routes.add(verb::get, "/debug/hang", [](net::request_context&) -> asio::awaitable<net::response> {
         auto ex = co_await asio::this_coro::executor;
         asio::steady_timer timer(ex, asio::steady_timer::time_point::max());

@@ -82,6 +82,36 @@ BOOST_AUTO_TEST_CASE(a_pipelined_request_past_its_deadline_is_answered_in_its_pl
     BOOST_TEST(s.read_response().result_int() == 200);
 }
 
+BOOST_AUTO_TEST_CASE(pipelined_safe_requests_are_handled_concurrently) {
+    raw_socket s(shared().port());
+    // Each request answers only once all three are in flight: handled one after another,
+    // the first would wait alone until its deadline (503).
+    std::string burst;
+    for (auto id : {"r1", "r2", "r3"})
+        burst += http_get("/debug/rendezvous?key=concurrent&n=3", std::string("X-Request-Id: ") + id + "\r\n");
+    BOOST_REQUIRE(s.send(burst));
+    for (auto id : {"r1", "r2", "r3"}) {
+        auto res = s.read_response(5s);
+        BOOST_TEST(res["X-Request-Id"] == id);
+        BOOST_TEST(res.result_int() == 200);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(a_pipelined_unsafe_request_waits_for_the_requests_before_it) {
+    raw_socket s(shared().port());
+    // A POST pipelined behind a GET is not handled beside it: the two never meet, each
+    // waits alone until its deadline, and they are answered in order.
+    BOOST_REQUIRE(s.send(http_get("/debug/rendezvous?key=ordered&n=2", "X-Request-Id: get\r\n") +
+                         "POST /debug/rendezvous?key=ordered&n=2 HTTP/1.1\r\nHost: t\r\nX-Request-Id: post\r\n"
+                         "Content-Length: 0\r\n\r\n" +
+                         http_get("/debug/rendezvous?key=ordered&n=1", "X-Request-Id: after\r\n")));
+    for (auto [id, status] : {std::pair{"get", 503}, std::pair{"post", 503}, std::pair{"after", 200}}) {
+        auto res = s.read_response(5s);
+        BOOST_TEST(res["X-Request-Id"] == id);
+        BOOST_TEST(res.result_int() == status);
+    }
+}
+
 // BATCH_SCHEDULING=1: every event-loop thread runs under SCHED_BATCH (policy 3 in
 // /proc/<pid>/task/<tid>/sched); without it, none does.
 BOOST_AUTO_TEST_CASE(batch_scheduling_applies_to_the_event_loop_threads) {
