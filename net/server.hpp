@@ -1,6 +1,8 @@
 // net/server.hpp — the HTTP/1.1 server: one event loop (io_context) per worker thread,
 // each with its own listening socket on the same port (SO_REUSEPORT), so a request is
-// read, handled and answered on one thread.
+// read, handled and answered on one thread. HTTP-pipelined requests are answered in
+// order; a run of safe ones (GET, HEAD, OPTIONS) buffered together is handled
+// concurrently, any other request only after the ones before it.
 #pragma once
 
 #include <atomic>
