@@ -75,7 +75,14 @@ int seed(const config& cfg) {
             b.add(sql_users, static_cast<std::int64_t>(cfg.seed.users), std::string(seed_password_hash));
             b.add(sql_accounts, static_cast<std::int64_t>(cfg.seed.accounts), static_cast<std::int64_t>(cfg.seed.users));
             b.add(sql_products, static_cast<std::int64_t>(cfg.seed.products));
-            co_return co_await conn.execute(std::move(b));
+            auto out = co_await conn.execute(std::move(b));
+            // Fresh statistics, as pgbench -i leaves them: until autovacuum's next look
+            // (up to a minute later) the planner would plan for the tables as they were
+            // before seeding, and load tests started at once would measure those plans.
+            bool loaded = true;
+            for (auto& r : out) loaded = loaded && r.ok();
+            if (loaded) co_await conn.execute_script("ANALYZE users, accounts, inventory");
+            co_return out;
         },
         boost::asio::use_future);
     ioc.run();
