@@ -2,24 +2,45 @@
 
 #include <boost/json/basic_parser_impl.hpp>
 #include <boost/json/value_stack.hpp>
-#include <boost/json/serialize.hpp>
+#include <boost/json/serializer.hpp>
 #include <boost/json/object.hpp>
 #include <cctype>
 
 namespace net {
 
-response json_body(http::status status, const boost::json::value& body) {
+namespace {
+
+// Serialises `v` onto the end of `out`, through a buffer on the stack: one growth of
+// `out` per kilobyte instead of the repeated ones of serialize()'s own string.
+void append_json(std::string& out, const boost::json::value& v) {
+    boost::json::serializer sr;
+    sr.reset(&v);
+    char buf[1024];
+    while (!sr.done()) out.append(sr.read(buf, sizeof buf));
+}
+
+response json_response(http::status status, std::string body) {
     response res{status, 11};
     res.set(http::field::content_type, "application/json");
-    res.body() = boost::json::serialize(body);
-    res.prepare_payload();
+    // No Content-Length here: the server computes it as it writes (net/wire.hpp).
+    res.body() = std::move(body);
     return res;
 }
 
+}  // namespace
+
+response json_body(http::status status, const boost::json::value& body) {
+    std::string out;
+    append_json(out, body);
+    return json_response(status, std::move(out));
+}
+
 response json_data(http::status status, boost::json::value data) {
-    boost::json::object o;
-    o["data"] = std::move(data);
-    return json_body(status, o);
+    // Written around the value rather than by wrapping it in an object of its own.
+    std::string out = "{\"data\":";
+    append_json(out, data);
+    out += '}';
+    return json_response(status, std::move(out));
 }
 
 response error_response(const http_error& e) {

@@ -2,6 +2,7 @@
 
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/container/small_vector.hpp>
 #include <cstdio>
 
 #include "net/json_response.hpp"
@@ -11,8 +12,11 @@ namespace net {
 
 namespace {
 
-std::vector<std::string_view> split_path(std::string_view p) {
-    std::vector<std::string_view> out;
+// On the stack for the paths this API has (a few segments): no allocation per request.
+using segments = boost::container::small_vector<std::string_view, 8>;
+
+segments split_path(std::string_view p) {
+    segments out;
     std::size_t i = 0;
     while (i < p.size()) {
         if (p[i] == '/') { ++i; continue; }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/container/small_vector.hpp>
 #include <functional>
 #include <optional>
 #include <string>
@@ -21,7 +22,8 @@ struct request_context {
     const request& req;
     std::string_view path;   // without the query string
     std::string_view query;  // after '?', still percent-encoded
-    std::vector<std::pair<std::string_view, std::string_view>> params;
+    // Path parameters by name; held inline (no allocation) up to 4.
+    boost::container::small_vector<std::pair<std::string_view, std::string_view>, 4> params;
     std::string request_id;
     std::size_t worker = 0;
     std::string_view route;  // the matched template ("/users/{id}"), empty when none; for metrics and logs
