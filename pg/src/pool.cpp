@@ -150,7 +150,7 @@ asio::awaitable<std::shared_ptr<pool_entry>> pool_impl::wait_in(std::deque<waite
 // transactions. Spreading them evenly measured slower and with long tails.
 std::shared_ptr<pool_entry> pool_impl::pick_shared() {
     for (auto& e : entries) {
-        if (e->exclusive || !e->conn.is_open()) continue;
+        if (e->exclusive || e->retiring || !e->conn.is_open()) continue;
         if (e->conn.in_flight() + e->reserved < opts.pipeline_depth) return e;
     }
     return nullptr;
@@ -181,7 +181,7 @@ asio::awaitable<std::shared_ptr<pool_entry>> pool_impl::wait_for_room() {
 }
 
 void pool_impl::hand_room(const std::shared_ptr<pool_entry>& e) {
-    while (!shared_waiters.empty() && !e->exclusive && e->conn.is_open() &&
+    while (!shared_waiters.empty() && !e->exclusive && !e->retiring && e->conn.is_open() &&
            e->conn.in_flight() + e->reserved < opts.pipeline_depth) {
         waiter* w = shared_waiters.front();
         shared_waiters.pop_front();
@@ -203,6 +203,10 @@ void pool_impl::release(const std::shared_ptr<pool_entry>& e, bool discard) {
 }
 
 void pool_impl::became_idle(const std::shared_ptr<pool_entry>& e) {
+    if (e->retiring && e->reserved == 0) {
+        drop(e);  // wakes a waiter, who opens the replacement
+        return;
+    }
     if (!waiters.empty() && !e->exclusive && e->conn.in_flight() == 0 && e->reserved == 0 && e->conn.is_open()) {
         waiter* w = waiters.front();
         waiters.pop_front();
@@ -264,9 +268,10 @@ asio::awaitable<void> pool_impl::maintain() {
         auto now = clock::now();
         auto snapshot = entries;
         for (auto& e : snapshot) {
+            if (now >= e->expires) e->retiring = true;  // held or busy: closed when it comes back
             if (e->exclusive || e->conn.in_flight() > 0 || e->reserved > 0) continue;
             bool stale = now - e->last_used > opts.idle_timeout && entries.size() > opts.min_size;
-            if (!e->conn.is_open() || now >= e->expires || stale) drop(e);
+            if (!e->conn.is_open() || e->retiring || stale) drop(e);
         }
         while (!closed && entries.size() + connecting < opts.min_size) {
             try {

@@ -18,6 +18,10 @@ struct pool_entry {
     std::chrono::steady_clock::time_point expires;  // max lifetime, jittered
     bool exclusive = false;                          // held through acquire()
     std::size_t reserved = 0;                        // pipeline slots handed to waiters, not yet used
+    // Past its lifetime while shared statements were in flight (a shared connection under
+    // load is never idle when the maintainer looks): it takes no new statements and is
+    // closed once they are answered.
+    bool retiring = false;
 };
 
 // An acquirer queued for a connection. The timer doubles as the wake-up signal: it

@@ -6,7 +6,9 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <functional>
 #include <pgcoro/pgcoro.hpp>
+#include <set>
 
 #include "support/pg_env.hpp"
 
@@ -130,6 +132,90 @@ BOOST_AUTO_TEST_CASE(terminated_connection_is_replaced) {
         auto r = co_await p.query("SELECT pg_backend_pid()");
         BOOST_TEST(r.scalar<int>() != pid);
         (void)lost;  // either outcome is correct, depending on whether the FATAL arrived first
+    }());
+}
+
+// Waits until `done` holds or `limit` has passed; returns whether it holds.
+asio::awaitable<bool> within(asio::io_context& ioc, std::chrono::milliseconds limit, std::function<bool()> done) {
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    co_await test_support::wait_until(ioc, [&] { return done() || std::chrono::steady_clock::now() > deadline; });
+    co_return done();
+}
+
+BOOST_AUTO_TEST_CASE(idle_connections_above_min_size_close_after_the_idle_timeout) {
+    asio::io_context ioc;
+    run(ioc, [&]() -> asio::awaitable<void> {
+        auto o = popts(4);
+        o.connection.application_name = "pgcoro_pool_idle_test";
+        o.min_size = 1;
+        o.idle_timeout = std::chrono::milliseconds(200);
+        pool p(ioc.get_executor(), o);
+        pool observer(ioc.get_executor(), popts(1));
+        const std::string count_sql =
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pgcoro_pool_idle_test'";
+        {
+            auto a = co_await p.acquire();
+            auto b = co_await p.acquire();
+            auto c = co_await p.acquire();
+            auto d = co_await p.acquire();
+        }
+        BOOST_TEST(p.stats().total == 4u);
+        auto opened = co_await observer.query(count_sql);
+        BOOST_TEST(opened.scalar<std::int64_t>() == 4);
+        // The maintainer (once a second) closes the three above min_size...
+        bool closed = co_await within(ioc, std::chrono::seconds(5), [&] { return p.stats().total == 1u; });
+        BOOST_TEST(closed);
+        // ...and their backends end (they notice the closed socket a moment later).
+        std::int64_t left = 0;
+        asio::steady_timer pause(ioc);
+        for (int i = 0; i < 250; ++i) {
+            auto r = co_await observer.query(count_sql);
+            left = r.scalar<std::int64_t>();
+            if (left == 1) break;
+            pause.expires_after(std::chrono::milliseconds(20));
+            co_await pause.async_wait(asio::use_awaitable);
+        }
+        BOOST_TEST(left == 1);
+    }());
+}
+
+BOOST_AUTO_TEST_CASE(a_shared_connection_past_its_lifetime_is_replaced_under_continuous_load) {
+    asio::io_context ioc;
+    run(ioc, [&]() -> asio::awaitable<void> {
+        auto o = popts(1);
+        o.max_lifetime = std::chrono::milliseconds(300);
+        pool p(ioc.get_executor(), o);
+        std::set<int> pids;
+        int answered = 0, errors = 0, running = 0;
+        bool stop = false;
+        // Twenty coroutines keep the one connection busy with pipelined statements, so
+        // the maintainer never finds it idle.
+        for (int i = 0; i < 20; ++i) {
+            ++running;
+            asio::co_spawn(
+                ioc,
+                [&]() -> asio::awaitable<void> {
+                    while (!stop) {
+                        try {
+                            auto r = co_await p.query("SELECT pg_backend_pid()");
+                            pids.insert(r.scalar<int>());
+                            ++answered;
+                        } catch (const std::exception&) {
+                            ++errors;
+                        }
+                    }
+                    --running;
+                },
+                asio::detached);
+        }
+        bool replaced = co_await within(ioc, std::chrono::seconds(10), [&] { return pids.size() >= 3; });
+        BOOST_TEST(replaced);
+        stop = true;
+        co_await test_support::wait_until(ioc, [&] { return running == 0; });
+        // Replaced twice, with every statement answered: none failed with the retired one.
+        BOOST_TEST(errors == 0);
+        BOOST_TEST(answered > 0);
+        BOOST_TEST(p.stats().total <= 1u);
     }());
 }
 

@@ -36,7 +36,9 @@ struct pool_options {
     std::size_t max_waiters = 10000;           // acquirers queued beyond this fail at once
     std::chrono::milliseconds acquire_timeout = 5s;
     std::chrono::milliseconds idle_timeout = 60s;      // idle connections above min_size close
-    std::chrono::milliseconds max_lifetime = 30min;    // with up to 10% jitter
+    // With up to 10% jitter, checked every second. A connection past it is closed when
+    // next idle; a shared one busy with pipelined statements takes no new ones meanwhile.
+    std::chrono::milliseconds max_lifetime = 30min;
     std::chrono::milliseconds health_check_after = 30s; // idle longer: ping before hand-out
     // Concurrent autocommit statements (pool::query) share connections in pipeline mode.
     // Off: each statement holds a connection of its own for its round trip.
