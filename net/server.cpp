@@ -28,6 +28,7 @@
 #include <limits>
 #include <list>
 #include <random>
+#include <stdexcept>
 #include <thread>
 
 #include "net/json_response.hpp"
@@ -332,6 +333,18 @@ server::~server() {
 void server::listen() {
     auto addr = asio::ip::make_address(impl_->opts.address);
     unsigned short port = impl_->opts.port;
+    if (port != 0) {
+        // SO_REUSEPORT (below) would let this server join a port another one already
+        // listens on, each then taking a share of the connections: probe without it first.
+        tcp::acceptor probe(impl_->workers.front()->ioc);
+        tcp::endpoint ep(addr, port);
+        probe.open(ep.protocol());
+        probe.set_option(tcp::acceptor::reuse_address(true));  // a port in TIME_WAIT is free
+        boost::system::error_code ec;
+        probe.bind(ep, ec);
+        if (ec == asio::error::address_in_use)
+            throw std::runtime_error("port " + std::to_string(port) + " is in use (another server?)");
+    }
     for (auto& w : impl_->workers) {
         tcp::endpoint ep(addr, port);
         w->acceptor.open(ep.protocol());

@@ -130,6 +130,19 @@ BOOST_AUTO_TEST_CASE(batch_scheduling_applies_to_the_event_loop_threads) {
     BOOST_TEST(batch_threads(shared().pid()) == 0);
 }
 
+BOOST_AUTO_TEST_CASE(a_second_server_on_a_port_in_use_refuses_to_start) {
+    // Its SO_REUSEPORT listeners would otherwise join the first server's port and take a
+    // share of its connections.
+    std::string error;
+    try {
+        server_process second(PGCORO_SERVER_BIN, server_env({{"PORT", std::to_string(shared().port())}}));
+    } catch (const std::exception& e) {
+        error = e.what();
+    }
+    BOOST_TEST(error.find("is in use") != std::string::npos, error);
+    BOOST_TEST(http_request(shared().port(), net::http::verb::get, "/debug/sleep?ms=0").result_int() == 200);
+}
+
 BOOST_AUTO_TEST_CASE(keep_alive_reuses_the_connection) {
     raw_socket s(shared().port());
     BOOST_REQUIRE(s.send(http_get("/metrics")));
