@@ -82,7 +82,7 @@ std::string usage() {
            "  DB_POOL_MAX          database connections per process (default 4 per worker)\n"
            "  DB_AUTO_PIPELINE     share connections among concurrent statements (default 1)\n"
            "  DB_GROUP_READS       concurrent read-only statements share one Sync and one write (default 1)\n"
-           "  DB_BATCH_LOOKUPS     concurrent GET /users/{id} share one statement (default 1)\n"
+           "  DB_BATCH_LOOKUPS     concurrent GET /users/{id}, /inventory/{id} share one statement (default 1)\n"
            "  REQUEST_DEADLINE_MS  per-request deadline (default 30000)\n"
            "  IDLE_TIMEOUT_MS      keep-alive idle timeout (default 60000)\n"
            "  HEADER_TIMEOUT_MS    time to receive a request's headers (default 10000)\n"

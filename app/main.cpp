@@ -121,7 +121,9 @@ int main(int argc, char** argv) {
             po.auto_pipeline = cfg->auto_pipeline;
             po.connection.group_read_only = cfg->group_reads;
             svc.pools.push_back(std::make_unique<pgcoro::pool>(server.executor(i), po));
-            if (cfg->batch_lookups) svc.user_lookups.push_back(domain::make_user_lookup(*svc.pools.back()));
+            if (cfg->batch_lookups)
+                svc.batched.push_back({domain::make_user_lookup(*svc.pools.back()),
+                                       domain::make_inventory_lookup(*svc.pools.back())});
         }
         server.on_worker_stop = [&svc](std::size_t worker) { svc.pools.at(worker)->close(); };
 

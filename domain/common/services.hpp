@@ -15,10 +15,19 @@ namespace domain {
 
 struct services {
     std::vector<std::unique_ptr<pgcoro::pool>> pools;  // indexed by worker
-    // GET /users/{id} lookups of one loop turn merged into one statement, per worker
-    // (see make_user_lookup); empty when DB_BATCH_LOOKUPS=0. Declared after the pools:
+    // Lookups by key of one loop turn merged into one statement (pgcoro::lookup_batcher),
+    // one set per worker; empty when DB_BATCH_LOOKUPS=0. Declared after the pools:
     // destroyed before them.
-    std::vector<std::unique_ptr<pgcoro::lookup_batcher>> user_lookups;
+    struct lookups {
+        std::unique_ptr<pgcoro::lookup_batcher> users;      // GET /users/{id} (make_user_lookup)
+        std::unique_ptr<pgcoro::lookup_batcher> inventory;  // GET /inventory/{product_id} (make_inventory_lookup)
+    };
+    std::vector<lookups> batched;
+
+    // The worker's batchers, or nullptr when lookups are not batched.
+    const lookups* batched_lookups(std::size_t worker) const {
+        return batched.empty() ? nullptr : &batched.at(worker);
+    }
 
     // Blocking work (password hashing) runs here, never on an event loop.
     boost::asio::thread_pool blocking{2};

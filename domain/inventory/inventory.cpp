@@ -24,6 +24,8 @@ const std::string sql_upsert =
     " ON CONFLICT (product_id) DO UPDATE SET quantity = EXCLUDED.quantity, updated_at = EXCLUDED.updated_at"
     " RETURNING product_id, quantity, updated_at";
 const std::string sql_get = "SELECT product_id, quantity, updated_at FROM inventory WHERE product_id = $1";
+const std::string sql_get_many =
+    "SELECT product_id, quantity, updated_at FROM inventory WHERE product_id = ANY($1::uuid[])";
 
 json::object inventory_json(const pgcoro::row& r) {
     return {{"product_id", r.get<pgcoro::uuid>(0).to_string()},
@@ -42,14 +44,27 @@ awaitable_response put_inventory(services& svc, net::request_context& ctx) {
     co_return net::json_data(status::ok, inventory_json(r.front()));
 }
 
+[[noreturn]] void not_in_inventory() {
+    fail(status::not_found, "PRODUCT_NOT_FOUND", "product not found in inventory");
+}
+
 awaitable_response get_inventory(services& svc, net::request_context& ctx) {
     auto product_id = path_id(ctx, "product_id");
+    if (auto* batched = svc.batched_lookups(ctx.worker)) {
+        auto found = co_await batched->inventory->find(product_id.to_string());
+        if (!found) not_in_inventory();
+        co_return net::json_data(status::ok, inventory_json(found->get()));
+    }
     auto r = co_await svc.pool(ctx.worker).read_query(sql_get, product_id);
-    if (r.empty()) fail(status::not_found, "PRODUCT_NOT_FOUND", "product not found in inventory");
+    if (r.empty()) not_in_inventory();
     co_return net::json_data(status::ok, inventory_json(r.front()));
 }
 
 }  // namespace
+
+std::unique_ptr<pgcoro::lookup_batcher> make_inventory_lookup(pgcoro::pool& pool) {
+    return std::make_unique<pgcoro::lookup_batcher>(pool, sql_get_many, 0);
+}
 
 void register_inventory(net::router& r, services& svc) {
     route(r, verb::put, "/inventory/{product_id}", svc, put_inventory);

@@ -115,8 +115,8 @@ awaitable_response create_user(services& svc, net::request_context& ctx) {
 
 awaitable_response get_user(services& svc, net::request_context& ctx) {
     auto id = path_id(ctx, "id");
-    if (!svc.user_lookups.empty()) {
-        auto found = co_await svc.user_lookups.at(ctx.worker)->find(id.to_string());
+    if (auto* batched = svc.batched_lookups(ctx.worker)) {
+        auto found = co_await batched->users->find(id.to_string());
         if (!found) fail(status::not_found, "USER_NOT_FOUND", "user not found");
         co_return net::json_data(status::ok, user_json(found->get()));
     }

@@ -14,7 +14,7 @@ namespace domain {
 
 void register_users(net::router& r, services& svc);
 
-// The batcher GET /users/{id} uses on `pool`'s worker (services::user_lookups): the live
+// The batcher GET /users/{id} uses on `pool`'s worker (services::lookups): the live
 // users among the ids asked for in one loop turn, in one statement.
 std::unique_ptr<pgcoro::lookup_batcher> make_user_lookup(pgcoro::pool& pool);
 

@@ -4,6 +4,8 @@
 #include <boost/test/unit_test.hpp>
 
 #include "domain/shop_support.hpp"
+#include "support/parallel.hpp"
+#include "support/pg_env.hpp"
 
 using namespace shop;
 
@@ -81,4 +83,37 @@ BOOST_AUTO_TEST_CASE(body_problems_are_rejected) {
 BOOST_AUTO_TEST_CASE(other_methods_are_405) {
     auto r = call(verb::delete_, "/inventory/" + new_id());
     BOOST_TEST(r.status == 405);
+}
+
+// GET /inventory/{product_id} lookups of one event-loop turn share a statement
+// (DB_BATCH_LOOKUPS, on by default): each request must still get its own row.
+BOOST_AUTO_TEST_CASE(concurrent_gets_each_answer_their_own_product) {
+    std::vector<std::string> products;
+    for (int i = 0; i < 12; ++i) products.push_back(new_product(100 + i));
+    const std::string unknown = new_id();
+
+    auto wrong = test_support::failures_in_parallel(16, 40, [&](std::mt19937& rng) {
+        auto pick = rng() % (products.size() + 1);
+        if (pick == products.size()) {
+            auto r = call(verb::get, "/inventory/" + unknown);
+            return r.status == 404 && r.code() == "PRODUCT_NOT_FOUND";
+        }
+        auto r = call(verb::get, "/inventory/" + products[pick]);
+        return r.status == 200 && str(r.data().at("product_id")) == products[pick] &&
+               r.data().at("quantity").as_int64() == static_cast<std::int64_t>(100 + pick);
+    });
+    BOOST_TEST(wrong == 0);
+}
+
+BOOST_AUTO_TEST_CASE(gets_answer_the_same_with_lookup_batching_off) {
+    auto product = new_product(5);
+    auto batched = call(verb::get, "/inventory/" + product);
+    test_support::server_process plain(PGCORO_SERVER_BIN,
+                                       {{"DATABASE_URL", test_support::database_url()}, {"DB_BATCH_LOOKUPS", "0"}});
+    auto got = test_support::http_request(plain.port(), verb::get, "/inventory/" + product);
+    BOOST_TEST(got.result_int() == 200);
+    BOOST_TEST(json::parse(got.body()) == batched.body);
+    auto missing = test_support::http_request(plain.port(), verb::get, "/inventory/" + new_id());
+    BOOST_TEST(missing.result_int() == 404);
+    BOOST_TEST(json::parse(missing.body()).at("code") == "PRODUCT_NOT_FOUND");
 }

@@ -4,11 +4,11 @@
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
-#include <numeric>
 #include <random>
 #include <set>
 #include <thread>
 
+#include "support/parallel.hpp"
 #include "support/pg_env.hpp"
 #include "support/server_process.hpp"
 
@@ -188,25 +188,16 @@ BOOST_AUTO_TEST_CASE(concurrent_gets_each_answer_their_own_user) {
     users.pop_back();
     const std::string unknown = "00000000-0000-4000-8000-ffffffffffff";
 
-    constexpr int n = 16, per_thread = 40;
-    std::vector<int> wrong(n, 0);
-    std::vector<std::thread> threads;
-    for (int t = 0; t < n; ++t)
-        threads.emplace_back([&, t] {
-            std::mt19937 rng(t);
-            for (int k = 0; k < per_thread; ++k) {
-                auto pick = rng() % (users.size() + 2);
-                if (pick < users.size()) {
-                    auto r = call(verb::get, "/users/" + std::string(users[pick].at("id").as_string()));
-                    if (r.status != 200 || r.body.at("data") != users[pick]) ++wrong[t];
-                } else {
-                    auto r = call(verb::get, "/users/" + (pick == users.size() ? deleted : unknown));
-                    if (r.status != 404 || code(r) != "USER_NOT_FOUND") ++wrong[t];
-                }
-            }
-        });
-    for (auto& t : threads) t.join();
-    BOOST_TEST(std::accumulate(wrong.begin(), wrong.end(), 0) == 0);
+    auto wrong = test_support::failures_in_parallel(16, 40, [&](std::mt19937& rng) {
+        auto pick = rng() % (users.size() + 2);
+        if (pick < users.size()) {
+            auto r = call(verb::get, "/users/" + std::string(users[pick].at("id").as_string()));
+            return r.status == 200 && r.body.at("data") == users[pick];
+        }
+        auto r = call(verb::get, "/users/" + (pick == users.size() ? deleted : unknown));
+        return r.status == 404 && code(r) == "USER_NOT_FOUND";
+    });
+    BOOST_TEST(wrong == 0);
 }
 
 BOOST_AUTO_TEST_CASE(gets_answer_the_same_with_lookup_batching_off) {
