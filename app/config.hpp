@@ -16,7 +16,7 @@ struct config {
     std::size_t pool_max = 0;      // DB_POOL_MAX / --db-pool-max: connections per process (0: 4 per worker)
     bool auto_pipeline = true;     // DB_AUTO_PIPELINE / --db-auto-pipeline=0|1
     bool group_reads = true;       // DB_GROUP_READS: read-only statements of a loop turn share a Sync
-    bool batch_lookups = true;     // DB_BATCH_LOOKUPS: GET /users/{id} of a loop turn share one statement
+    bool batch_lookups = true;     // DB_BATCH_LOOKUPS: GET /users/{id}, /inventory/{id} of a loop turn share one statement
     std::string password_cost = "interactive";  // PASSWORD_HASH_COST: interactive | moderate | min
     bool test_routes = false;      // PGCORO_TEST_ROUTES: the /debug routes of app/test_routes.cpp (tests only)
     std::string command = "serve"; // serve | migrate | seed

@@ -170,8 +170,8 @@ void set_limits(http::request_parser<http::string_body>& parser, const server_op
 // cut short, malformed or over a limit stays in the buffer, for the path that reads the
 // rest or answers the error.
 std::optional<request> take_whole_request(beast::flat_buffer& buffer, const server_options& o) {
+    if (!next_request_buffered(buffer)) return std::nullopt;
     std::string_view data(static_cast<const char*>(buffer.data().data()), buffer.size());
-    if (data.find("\r\n\r\n") == std::string_view::npos) return std::nullopt;
     http::request_parser<http::string_body> parser;
     set_limits(parser, o);
     parser.eager(true);

@@ -2,6 +2,25 @@
 
 namespace domain {
 
+namespace {
+
+boost::asio::awaitable<std::optional<pgcoro::found_row>> find_alone(pgcoro::pool& pool, const std::string& sql,
+                                                                    pgcoro::uuid id) {
+    auto r = co_await pool.read_query(sql, id);
+    if (r.empty()) co_return std::nullopt;
+    co_return pgcoro::found_row(std::move(r), 0);
+}
+
+}  // namespace
+
+// Not a coroutine itself: the batched path, the hot one, costs no frame of its own.
+boost::asio::awaitable<std::optional<pgcoro::found_row>> services::find_by_id(
+    std::size_t worker, std::unique_ptr<pgcoro::lookup_batcher> lookups::*which, const std::string& sql,
+    const pgcoro::uuid& id) {
+    if (!batched.empty()) return (batched.at(worker).*which)->find(id.to_string());
+    return find_alone(pool(worker), sql, id);
+}
+
 pgcoro::pool_stats services::pool_stats() const {
     pgcoro::pool_stats sum;
     for (auto& p : pools) {

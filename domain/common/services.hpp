@@ -5,6 +5,7 @@
 #include <boost/asio/thread_pool.hpp>
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,10 +25,11 @@ struct services {
     };
     std::vector<lookups> batched;
 
-    // The worker's batchers, or nullptr when lookups are not batched.
-    const lookups* batched_lookups(std::size_t worker) const {
-        return batched.empty() ? nullptr : &batched.at(worker);
-    }
+    // The row whose id is `id`, or nullopt: through the worker's `which` batcher when
+    // lookups are batched, else by `sql` (the single-row SELECT, $1 the id) on its own.
+    boost::asio::awaitable<std::optional<pgcoro::found_row>> find_by_id(
+        std::size_t worker, std::unique_ptr<pgcoro::lookup_batcher> lookups::*which, const std::string& sql,
+        const pgcoro::uuid& id);
 
     // Blocking work (password hashing) runs here, never on an event loop.
     boost::asio::thread_pool blocking{2};

@@ -44,20 +44,11 @@ awaitable_response put_inventory(services& svc, net::request_context& ctx) {
     co_return net::json_data(status::ok, inventory_json(r.front()));
 }
 
-[[noreturn]] void not_in_inventory() {
-    fail(status::not_found, "PRODUCT_NOT_FOUND", "product not found in inventory");
-}
-
 awaitable_response get_inventory(services& svc, net::request_context& ctx) {
     auto product_id = path_id(ctx, "product_id");
-    if (auto* batched = svc.batched_lookups(ctx.worker)) {
-        auto found = co_await batched->inventory->find(product_id.to_string());
-        if (!found) not_in_inventory();
-        co_return net::json_data(status::ok, inventory_json(found->get()));
-    }
-    auto r = co_await svc.pool(ctx.worker).read_query(sql_get, product_id);
-    if (r.empty()) not_in_inventory();
-    co_return net::json_data(status::ok, inventory_json(r.front()));
+    auto found = co_await svc.find_by_id(ctx.worker, &services::lookups::inventory, sql_get, product_id);
+    if (!found) fail(status::not_found, "PRODUCT_NOT_FOUND", "product not found in inventory");
+    co_return net::json_data(status::ok, inventory_json(found->get()));
 }
 
 }  // namespace

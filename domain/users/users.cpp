@@ -115,14 +115,9 @@ awaitable_response create_user(services& svc, net::request_context& ctx) {
 
 awaitable_response get_user(services& svc, net::request_context& ctx) {
     auto id = path_id(ctx, "id");
-    if (auto* batched = svc.batched_lookups(ctx.worker)) {
-        auto found = co_await batched->users->find(id.to_string());
-        if (!found) fail(status::not_found, "USER_NOT_FOUND", "user not found");
-        co_return net::json_data(status::ok, user_json(found->get()));
-    }
-    auto r = co_await svc.pool(ctx.worker).read_query(sql_get, id);
-    if (r.empty()) fail(status::not_found, "USER_NOT_FOUND", "user not found");
-    co_return net::json_data(status::ok, user_json(r.front()));
+    auto found = co_await svc.find_by_id(ctx.worker, &services::lookups::users, sql_get, id);
+    if (!found) fail(status::not_found, "USER_NOT_FOUND", "user not found");
+    co_return net::json_data(status::ok, user_json(found->get()));
 }
 
 awaitable_response list_users(services& svc, net::request_context& ctx) {

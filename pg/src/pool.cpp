@@ -333,7 +333,7 @@ asio::awaitable<pooled_connection> pool::acquire() {
 
 namespace {
 // Runs `run` on a shared connection of the pool (auto-pipelining), or on one held for
-// the request when pipelining is off or every connection is taken.
+// the request when pipelining is off.
 template <typename T, typename Run>
 asio::awaitable<T> run_shared(std::shared_ptr<detail::pool_impl> impl, Run run);
 
@@ -369,9 +369,10 @@ asio::awaitable<T> run_shared(std::shared_ptr<detail::pool_impl> impl, Run run) 
     // order as statements complete (not a connection of its own: with every connection
     // busy pipelining, none would ever become idle).
     auto e = impl->pick_shared();
-    if (e) ++e->reserved;
-    else e = co_await impl->wait_for_room();
-    --e->reserved;
+    if (!e) {
+        e = co_await impl->wait_for_room();
+        --e->reserved;  // the slot kept for this statement is now its own
+    }
     ++impl->acquire_count;
     std::exception_ptr failure;
     std::optional<T> out;
