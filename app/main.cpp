@@ -136,8 +136,10 @@ int main(int argc, char** argv) {
         });
         std::thread signal_thread([&] { signals_ioc.run(); });
 
-        net::log::info("listening on {}:{} with {} workers, {}", cfg->http.address, server.port(), n,
-                       allocator_name());
+        server.on_running = [&] {
+            net::log::info("listening on {}:{} with {} workers, {}", cfg->http.address, server.port(), n,
+                           allocator_name());
+        };
         server.run();
         signals_ioc.stop();
         signal_thread.join();

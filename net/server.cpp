@@ -26,6 +26,7 @@
 #include <ctime>
 #include <optional>
 #include <limits>
+#include <latch>
 #include <list>
 #include <random>
 #include <stdexcept>
@@ -361,11 +362,13 @@ void server::listen() {
 
 void server::run() {
     if (impl_->bound_port == 0) listen();
+    std::latch started(static_cast<std::ptrdiff_t>(impl_->workers.size()));
     for (auto& wp : impl_->workers) {
         worker* w = wp.get();
-        w->thread = std::thread([this, w] {
+        w->thread = std::thread([this, w, &started] {
             if (impl_->opts.batch_scheduling) use_batch_scheduling();
             if (on_worker_start) on_worker_start(w->index, w->ioc.get_executor());
+            started.count_down();
             asio::co_spawn(w->ioc, impl_->accept_loop(*w), asio::detached);
             asio::co_spawn(w->ioc, impl_->sweep(*w), asio::detached);
             try {
@@ -375,6 +378,8 @@ void server::run() {
             }
         });
     }
+    started.wait();
+    if (on_running) on_running();
     for (auto& w : impl_->workers) w->thread.join();
 }
 

@@ -57,6 +57,11 @@ public:
     // (to open and close per-worker resources such as a database pool shard).
     std::function<void(std::size_t worker, boost::asio::any_io_executor)> on_worker_start;
     std::function<void(std::size_t worker)> on_worker_stop;
+    // Called once from run(), on its thread, when every worker has started (scheduling
+    // policy applied, on_worker_start done) and is about to serve: the moment to announce
+    // readiness. The listeners accept from listen() on, but a worker that has not started
+    // yet is not configured yet.
+    std::function<void()> on_running;
 
     // Binds the listeners (throws on failure). After it, port() is the bound port.
     void listen();
