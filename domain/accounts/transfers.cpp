@@ -1,6 +1,9 @@
 #include "domain/accounts/transfers.hpp"
 
 #include <pgcoro/transaction.hpp>
+#include <sodium.h>
+
+#include <stdexcept>
 
 #include "domain/common/errors.hpp"
 #include "domain/common/input.hpp"
@@ -16,9 +19,12 @@ namespace json = boost::json;
 namespace asio = boost::asio;
 using awaitable_response = asio::awaitable<net::response>;
 
-// The whole transfer is one statement, so inside pool.transact it costs two round trips:
-// BEGIN travels with this statement, COMMIT follows. Row locks are held for about one
-// round trip, which is what bounds throughput on a busy account.
+// The whole transfer is one statement, sent with BEGIN before it and COMMIT after it:
+// one round trip (tx.query_and_commit). Row locks are held only while the server runs
+// it, never across a round trip to the client, which is what bounds throughput on a
+// busy account. The transfer's id ($6) is drawn here rather than by the database, so
+// that when COMMIT's answer is lost (with this statement's) the transfer can still be
+// looked for.
 //
 //   prior    the transfer already stored under this Idempotency-Key ($4; NULL: none).
 //            When there is one nothing else runs: a replay locks and moves nothing.
@@ -64,8 +70,8 @@ credit AS (
     WHERE id = $2::uuid AND (SELECT ok FROM go) RETURNING id
 ),
 created AS (
-    INSERT INTO transfers (from_account_id, to_account_id, amount, idempotency_key, request_hash)
-    SELECT $1::uuid, $2::uuid, $3::numeric, $4::text, $5::text FROM go WHERE ok
+    INSERT INTO transfers (id, from_account_id, to_account_id, amount, idempotency_key, request_hash)
+    SELECT $6::uuid, $1::uuid, $2::uuid, $3::numeric, $4::text, $5::text FROM go WHERE ok
     RETURNING id, from_account_id, to_account_id, amount, created_at, request_hash
 )
 SELECT CASE WHEN p.id IS NOT NULL THEN 'replay'
@@ -83,6 +89,17 @@ const std::string sql_find_by_key = std::string("SELECT ") + transfer_columns +
 const std::string sql_find_by_id = std::string("SELECT ") + transfer_columns +
                                    ", request_hash FROM transfers WHERE id = $1";
 const std::string sql_lock_account = "SELECT 1 FROM accounts WHERE id = $1 FOR UPDATE";
+
+// A random (version 4) UUID for a new transfer.
+pgcoro::uuid new_transfer_id() {
+    static const bool ready = sodium_init() >= 0;
+    if (!ready) throw std::runtime_error("libsodium failed to initialise");
+    pgcoro::uuid id;
+    randombytes_buf(id.bytes.data(), id.bytes.size());
+    id.bytes[6] = static_cast<unsigned char>((id.bytes[6] & 0x0f) | 0x40);  // version 4
+    id.bytes[8] = static_cast<unsigned char>((id.bytes[8] & 0x3f) | 0x80);  // RFC 4122 variant
+    return id;
+}
 
 struct transfer_request {
     pgcoro::uuid from, to;
@@ -197,6 +214,7 @@ asio::awaitable<std::optional<stored_transfer>> find_settled(pgcoro::pool& pool,
 
 awaitable_response create_transfer(services& svc, net::request_context& ctx) {
     const auto req = read_request(ctx);
+    const auto id = new_transfer_id();
     auto& pool = svc.pool(ctx.worker);
 
     // Usually one round. Another only when a concurrent request with the same key won
@@ -204,12 +222,13 @@ awaitable_response create_transfer(services& svc, net::request_context& ctx) {
     // transfer turned out not to have committed.
     constexpr int max_rounds = 3;
     for (int round = 1;; ++round) {
-        std::optional<stored_transfer> last;  // what the body's last run produced
         std::exception_ptr failure;
         try {
-            auto run = pool.transact([&req, &last](pgcoro::transaction& tx) -> asio::awaitable<void> {
-                last.reset();
-                auto r = co_await tx.query(sql_transfer, req.from, req.to, req.amount, req.key, req.fingerprint);
+            auto run = pool.transact([&req, &id](pgcoro::transaction& tx) -> asio::awaitable<stored_transfer> {
+                // One round trip: COMMIT goes with the statement. Committing when the
+                // verdict refused the transfer is harmless: nothing was written.
+                auto r = co_await tx.query_and_commit(sql_transfer, req.from, req.to, req.amount, req.key,
+                                                      req.fingerprint, id);
                 auto row = r.front();
                 auto outcome = row.get<std::string>(0);
                 if (outcome == "from_not_found") account_not_found("from_account_id");
@@ -218,13 +237,13 @@ awaitable_response create_transfer(services& svc, net::request_context& ctx) {
                     fail(status::unprocessable_entity, "INSUFFICIENT_FUNDS",
                          "the source account's balance is lower than the amount",
                          {json::object{{"field", "amount"}, {"message", "exceeds the balance of from_account_id"}}});
-                last = read_stored(row, 1, outcome == "replay");
+                co_return read_stored(row, 1, outcome == "replay");
             });
-            co_await std::move(run);
+            auto stored = co_await std::move(run);
+            co_return answer(stored, req);
         } catch (...) {
             failure = std::current_exception();
         }
-        if (!failure) co_return answer(*last, req);
 
         switch (classify_failure(failure, req)) {
         case recovery::none:
@@ -238,13 +257,13 @@ awaitable_response create_transfer(services& svc, net::request_context& ctx) {
             break;
         }
         case recovery::outcome_unknown: {
-            if (last && last->replay) co_return answer(*last, req);  // read only: the commit changed nothing
-            if (last) {
-                auto op = find_settled(pool, req.from, last->id);
-                auto mine = co_await std::move(op);
-                if (mine) co_return answer(*mine, req);  // it did commit: this request created it
-            }
-            // It did not commit and never will: running it again cannot move money twice.
+            // The statement's answer was lost with COMMIT's; the transfer, had it been
+            // created, carries the id this request gave it.
+            auto op = find_settled(pool, req.from, id);
+            auto mine = co_await std::move(op);
+            if (mine) co_return answer(*mine, req);  // it did commit: this request created it
+            // It did not commit and never will: running it again cannot move money twice
+            // (and a replay finds its prior transfer again).
             break;
         }
         }

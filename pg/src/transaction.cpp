@@ -4,6 +4,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <algorithm>
+#include <stdexcept>
 
 #include "pool_impl.hpp"
 
@@ -39,6 +40,7 @@ void transaction::restart_at_savepoint() {
 }
 
 asio::awaitable<std::vector<outcome>> transaction::send(std::vector<statement> statements) {
+    if (committed_) throw std::logic_error("pgcoro::transaction: used after it committed");
     batch b;
     std::size_t prefix = queued_.size();
     b.statements = std::move(queued_);
@@ -70,17 +72,29 @@ pgcoro::savepoint transaction::savepoint() {
 }
 
 asio::awaitable<void> transaction::commit() {
-    if (!began_) {  // the body ran no statement: there is nothing to commit
+    if (committed_) co_return;  // execute_and_commit() did
+    if (!began_) {              // the body ran no statement: there is nothing to commit
         queued_.clear();
         co_return;
     }
-    std::vector<statement> tail;
-    if (options_.cockroach_savepoint) tail.push_back(statement{"RELEASE SAVEPOINT cockroach_restart", {}});
-    tail.push_back(statement{"COMMIT", {}});
+    co_await finish(std::nullopt);
+}
+
+asio::awaitable<result> transaction::execute_and_commit(statement s) {
+    co_return co_await finish(std::move(s));
+}
+
+asio::awaitable<result> transaction::finish(std::optional<statement> last) {
+    if (committed_) throw std::logic_error("pgcoro::transaction: used after it committed");
     batch b;
     b.statements = std::move(queued_);
     queued_.clear();
-    for (auto& s : tail) b.statements.push_back(std::move(s));
+    const std::size_t last_at = b.statements.size();
+    const bool with_last = last.has_value();
+    if (with_last) b.statements.push_back(std::move(*last));
+    if (options_.cockroach_savepoint) b.statements.push_back(statement{"RELEASE SAVEPOINT cockroach_restart", {}});
+    b.statements.push_back(statement{"COMMIT", {}});
+    began_ = true;  // BEGIN, if still queued, goes out now
     std::vector<outcome> out;
     try {
         out = co_await conn_.execute(std::move(b));
@@ -89,6 +103,7 @@ asio::awaitable<void> transaction::commit() {
             throw error(errc::commit_outcome_unknown, "connection lost while committing", e.diag());
         throw;
     }
+    // The first failure is the one that counts: the pipeline skips what follows it.
     for (auto& o : out) {
         if (!o.failure) continue;
         if (classify(o.failure->sqlstate()) == sqlstate_kind::statement_completion_unknown)
@@ -103,6 +118,9 @@ asio::awaitable<void> transaction::commit() {
         d.message = "the transaction had failed and was rolled back";
         throw error(errc::sql, "COMMIT rolled back a failed transaction", std::move(d));
     }
+    committed_ = true;
+    began_ = false;  // nothing is left to roll back
+    co_return with_last ? std::move(out.at(last_at).rows) : result{};
 }
 
 asio::awaitable<void> transaction::rollback() {

@@ -48,6 +48,9 @@ public:
         cut_text_ = std::move(text);
         cut_after_forward_ = forward_first;
     }
+    // Reads from clients so far, on every connection: one per write a client made while
+    // the proxy was waiting for it, so a request/answer exchange counts one round trip.
+    std::size_t client_chunks() const { return client_chunks_; }
     void drop_all() {
         boost::asio::post(ioc_, [this] {
             for (auto& c : conns_) close(*c);
@@ -91,6 +94,7 @@ private:
         try {
             for (;;) {
                 std::size_t n = co_await in.async_read_some(boost::asio::buffer(buf), boost::asio::use_awaitable);
+                if (from_client) ++client_chunks_;
                 if (int ms = latency_ms_; ms > 0) {
                     t.expires_after(std::chrono::milliseconds(ms));
                     co_await t.async_wait(boost::asio::use_awaitable);
@@ -122,6 +126,7 @@ private:
     std::list<std::shared_ptr<conn>> conns_;
     std::atomic<int> latency_ms_{0};
     std::atomic<bool> black_hole_{false};
+    std::atomic<std::size_t> client_chunks_{0};
     std::mutex mutex_;
     std::string cut_text_;
     bool cut_after_forward_ = false;

@@ -11,6 +11,7 @@
 #include <random>
 #include <pgcoro/pgcoro.hpp>
 
+#include "support/fault_proxy.hpp"
 #include "support/pg_env.hpp"
 
 namespace asio = boost::asio;
@@ -230,6 +231,97 @@ BOOST_AUTO_TEST_CASE(backoff_waits_follow_the_policy_and_cancel_at_once) {
     }());
 }
 
+// Counted at a proxy between the pool and PostgreSQL: every write the client makes while
+// the proxy waits for it is one round trip.
+BOOST_AUTO_TEST_CASE(query_and_commit_sends_commit_with_its_statement) {
+    auto [host, port] = test_support::host_port(test_support::database_url());
+    test_support::fault_proxy proxy(host, port);
+    asio::io_context ioc;
+    run(ioc, [&]() -> asio::awaitable<void> {
+        auto o = popts(1);
+        o.connection.conninfo = test_support::via_port(test_support::database_url(), proxy.port());
+        pool p(ioc.get_executor(), o);
+        pool direct(ioc.get_executor(), popts(1));
+        co_await direct.query("DROP TABLE IF EXISTS tx_qc");
+        co_await direct.query("CREATE TABLE tx_qc (v int)");
+        co_await p.query("SELECT 1");  // the connection is open: only statements are counted from here
+        auto count = [&]() -> asio::awaitable<std::int64_t> {
+            auto r = co_await direct.query("SELECT count(*) FROM tx_qc");
+            co_return r.scalar<std::int64_t>();
+        };
+
+        // The usual way: BEGIN travels with the statement, COMMIT after it.
+        auto before = proxy.client_chunks();
+        co_await p.transact([&](transaction& tx) -> asio::awaitable<void> {
+            co_await tx.query("INSERT INTO tx_qc VALUES (1)");
+        });
+        BOOST_TEST(proxy.client_chunks() - before == 2u);
+
+        // BEGIN, the statement and COMMIT in one round trip: committed by the time it returns.
+        before = proxy.client_chunks();
+        std::int64_t seen_inside = -1;
+        co_await p.transact([&](transaction& tx) -> asio::awaitable<void> {
+            auto r = co_await tx.query_and_commit("INSERT INTO tx_qc VALUES (2) RETURNING v");
+            BOOST_TEST(r.scalar<std::int32_t>() == 2);
+            seen_inside = co_await count();
+        });
+        BOOST_TEST(proxy.client_chunks() - before == 1u);
+        BOOST_TEST(seen_inside == 2);
+
+        // An exception after it does not undo it, and sends no ROLLBACK; the transaction
+        // takes no more statements.
+        before = proxy.client_chunks();
+        bool thrown = false, refused = false;
+        try {
+            co_await p.transact([&](transaction& tx) -> asio::awaitable<void> {
+                co_await tx.query_and_commit("INSERT INTO tx_qc VALUES (3)");
+                try {
+                    co_await tx.query("SELECT 1");
+                } catch (const std::logic_error&) {
+                    refused = true;
+                }
+                throw domain_error("decided after the commit");
+            });
+        } catch (const domain_error&) {
+            thrown = true;
+        }
+        BOOST_TEST(thrown);
+        BOOST_TEST(refused);
+        BOOST_TEST(proxy.client_chunks() - before == 1u);
+        auto n = co_await count();
+        BOOST_TEST(n == 3);
+        BOOST_TEST(p.tx_stats().commits == 2u);
+    }());
+}
+
+// The statement sent with COMMIT meets a row another transaction changed after this one's
+// snapshot: 40001, rolled back, and the whole body runs again.
+BOOST_AUTO_TEST_CASE(query_and_commit_is_retried_on_a_serialization_failure) {
+    asio::io_context ioc;
+    run(ioc, [&]() -> asio::awaitable<void> {
+        pool p(ioc.get_executor(), popts(2));
+        co_await p.query("DROP TABLE IF EXISTS tx_qc_conflict");
+        co_await p.query("CREATE TABLE tx_qc_conflict (id int PRIMARY KEY, v int NOT NULL)");
+        co_await p.query("INSERT INTO tx_qc_conflict VALUES (1, 0)");
+        int runs = 0;
+        auto v = co_await p.transact([&](transaction& tx) -> asio::awaitable<std::int32_t> {
+            ++runs;
+            co_await tx.query("SELECT v FROM tx_qc_conflict WHERE id = 1");  // the snapshot is taken
+            if (runs == 1) {
+                auto other = co_await p.acquire();
+                co_await other->query("UPDATE tx_qc_conflict SET v = v + 10 WHERE id = 1");
+            }
+            auto r = co_await tx.query_and_commit("UPDATE tx_qc_conflict SET v = v + 1 WHERE id = 1 RETURNING v");
+            co_return r.scalar<std::int32_t>();
+        });
+        BOOST_TEST(runs == 2);
+        BOOST_TEST(v == 11);
+        auto stored = co_await p.query("SELECT v FROM tx_qc_conflict WHERE id = 1");
+        BOOST_TEST(stored.scalar<std::int32_t>() == 11);
+        BOOST_TEST(p.tx_stats().retries_serialization == 1u);
+    }());
+}
+
 BOOST_AUTO_TEST_CASE(cockroach_savepoint_protocol_commits) {
     // PostgreSQL speaks the same statements (SAVEPOINT cockroach_restart, RELEASE), so
     // the happy path of the CockroachDB protocol is checked here.
@@ -245,7 +337,12 @@ BOOST_AUTO_TEST_CASE(cockroach_savepoint_protocol_commits) {
             co_return (co_await tx.query("SELECT count(*) FROM tx_crdb")).scalar<std::int64_t>();
         });
         BOOST_TEST(n == 2);
-        BOOST_TEST((co_await p.query("SELECT count(*) FROM tx_crdb")).scalar<std::int64_t>() == 2);
+        // RELEASE SAVEPOINT goes between the last statement and COMMIT.
+        co_await p.transact(o, [&](transaction& tx) -> asio::awaitable<void> {
+            co_await tx.query_and_commit("INSERT INTO tx_crdb VALUES (3)");
+        });
+        auto stored = co_await p.query("SELECT count(*) FROM tx_crdb");
+        BOOST_TEST(stored.scalar<std::int64_t>() == 3);
     }());
 }
 

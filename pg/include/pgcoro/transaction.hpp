@@ -7,7 +7,9 @@
 //   });
 //
 // transact() sends BEGIN with the first statement (one round trip), runs the body and
-// COMMITs. On a serialization failure (40001), a deadlock (40P01) or a connection lost
+// COMMITs. A body whose last statement is known can send COMMIT with it
+// (tx.query_and_commit): a one-statement transaction then costs one round trip, and its
+// row locks are released without waiting for the client. On a serialization failure (40001), a deadlock (40P01) or a connection lost
 // before COMMIT was sent, it rolls back, sleeps with capped exponential backoff and full
 // jitter, and runs the whole body again, on a fresh connection when the old one broke.
 // Other errors (the body's own exceptions among them) roll back and propagate unchanged.
@@ -42,6 +44,19 @@ public:
         return execute(statement::make(std::move(sql), args...));
     }
 
+    // Runs the statement and COMMITs in the same round trip; returns the statement's rows
+    // once COMMIT has succeeded. The transaction is over: another statement on it throws
+    // std::logic_error, transact() commits nothing more,
+    // and an exception the body throws afterwards no longer undoes it (so read what
+    // decides between keeping and undoing the work inside the statement itself). Fails
+    // like commit(): a lost connection throws commit_outcome_unknown, and a serialization
+    // failure of the statement or of COMMIT is retried by transact() as usual.
+    asio::awaitable<result> execute_and_commit(statement s);
+    template <typename... Args>
+    asio::awaitable<result> query_and_commit(std::string sql, const Args&... args) {
+        return execute_and_commit(statement::make(std::move(sql), args...));
+    }
+
     // A savepoint, set with the next statement (no round trip of its own). Leaving its
     // scope without release() rolls the transaction back to it, so "try this, skip it if
     // it fails" is: { auto sp = tx.savepoint(); try { ...; sp.release(); } catch (...) {} }
@@ -63,11 +78,14 @@ public:
 private:
     friend class pgcoro::savepoint;
     asio::awaitable<std::vector<outcome>> send(std::vector<statement> statements);
+    // Sends what is queued, `last` if any, and COMMIT; returns last's rows.
+    asio::awaitable<result> finish(std::optional<statement> last);
 
     connection& conn_;
     transaction_options options_;
     std::vector<statement> queued_;  // sent in front of the next statement
     bool began_ = false;
+    bool committed_ = false;
     int next_savepoint_ = 0;
     int attempt_ = 1;
 };
