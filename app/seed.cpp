@@ -24,8 +24,9 @@ namespace {
 //              1,000,000 in stock
 //
 // e.g. user 42 is 00000000-0000-4000-8000-000000000042. The ids are valid version-4
-// UUIDs. scripts/bench reads the user prefix from the first statement below: keep the
-// users statement first in this file.
+// UUIDs. scripts/bench reads the user prefix from the first statement below and the
+// account prefix from the second: keep the users statement first and the accounts one
+// second in this file.
 //
 // Existing rows are left alone (ON CONFLICT DO NOTHING, on any unique index: a live user
 // who already has a seed email keeps it), so seeding twice adds nothing the second time;

@@ -1,12 +1,10 @@
 #include "domain/accounts/transfers.hpp"
 
 #include <pgcoro/transaction.hpp>
-#include <sodium.h>
-
-#include <stdexcept>
 
 #include "domain/common/errors.hpp"
 #include "domain/common/input.hpp"
+#include "domain/common/random.hpp"
 #include "net/json_response.hpp"
 
 namespace domain {
@@ -89,17 +87,6 @@ const std::string sql_find_by_key = std::string("SELECT ") + transfer_columns +
 const std::string sql_find_by_id = std::string("SELECT ") + transfer_columns +
                                    ", request_hash FROM transfers WHERE id = $1";
 const std::string sql_lock_account = "SELECT 1 FROM accounts WHERE id = $1 FOR UPDATE";
-
-// A random (version 4) UUID for a new transfer.
-pgcoro::uuid new_transfer_id() {
-    static const bool ready = sodium_init() >= 0;
-    if (!ready) throw std::runtime_error("libsodium failed to initialise");
-    pgcoro::uuid id;
-    randombytes_buf(id.bytes.data(), id.bytes.size());
-    id.bytes[6] = static_cast<unsigned char>((id.bytes[6] & 0x0f) | 0x40);  // version 4
-    id.bytes[8] = static_cast<unsigned char>((id.bytes[8] & 0x3f) | 0x80);  // RFC 4122 variant
-    return id;
-}
 
 struct transfer_request {
     pgcoro::uuid from, to;
@@ -214,7 +201,7 @@ asio::awaitable<std::optional<stored_transfer>> find_settled(pgcoro::pool& pool,
 
 awaitable_response create_transfer(services& svc, net::request_context& ctx) {
     const auto req = read_request(ctx);
-    const auto id = new_transfer_id();
+    const auto id = random_uuid();
     auto& pool = svc.pool(ctx.worker);
 
     // Usually one round. Another only when a concurrent request with the same key won

@@ -6,13 +6,14 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <stdexcept>
 
+#include "domain/common/random.hpp"
+
 namespace domain {
 
 namespace {
 
 std::string hash_now(const std::string& password, const std::string& cost) {
-    static const bool ready = sodium_init() >= 0;
-    if (!ready) throw std::runtime_error("libsodium failed to initialise");
+    require_sodium();
     unsigned long long ops = crypto_pwhash_OPSLIMIT_INTERACTIVE;
     std::size_t mem = crypto_pwhash_MEMLIMIT_INTERACTIVE;
     if (cost == "min") {
