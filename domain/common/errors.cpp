@@ -15,9 +15,17 @@ net::http_error to_http_error(std::exception_ptr ep) {
         return e;
     } catch (const pgcoro::error& e) {
         switch (e.kind()) {
+        case pgcoro::errc::pool_timeout: {
+            // The database answers, but every connection stayed busy for the whole
+            // acquire timeout (or the queue was too long to wait in): overload, not outage.
+            net::log::debug("overloaded: {}", e.what());
+            net::http_error out(status::service_unavailable, "OVERLOADED",
+                                "the server is too busy to run this request now; retry");
+            out.headers.emplace_back("Retry-After", "1");
+            return out;
+        }
         case pgcoro::errc::connect_failed:
         case pgcoro::errc::connection_lost:
-        case pgcoro::errc::pool_timeout:
         case pgcoro::errc::pool_closed:
         case pgcoro::errc::timeout:
         // The connection broke during COMMIT (the database restarting): the client cannot

@@ -44,64 +44,92 @@ const std::string sql_get_order = std::string(order_with_items) + " WHERE o.id =
 const std::string sql_user_orders = std::string(order_with_items) +
                                     " WHERE o.user_id = $1 ORDER BY o.created_at DESC, o.id DESC, i.line_no, i.id";
 
-// Reserves the whole order in one statement: quantities are summed per product first
-// (two lines of the same product must fit the stock together), and a product is only
-// decremented when its stock covers the sum, so the CHECK (quantity >= 0) is never what
-// stops an order. Returns the products that could NOT be reserved, with the stock seen
-// (NULL when the product is not in inventory): no row means everything was reserved.
-// Only rows this statement did not update are reported, so the stock read is the same
-// whether a database shows the outer SELECT the CTE's writes (PostgreSQL does not).
-const std::string sql_reserve_all =
-    "WITH wanted AS ("
-    "  SELECT r.product_id, sum(r.quantity)::int4 AS quantity"
-    "  FROM unnest($1::uuid[], $2::int4[]) AS r(product_id, quantity) GROUP BY r.product_id),"
-    " reserved AS ("
-    "  UPDATE inventory i SET quantity = i.quantity - w.quantity, updated_at = now()"
-    "  FROM wanted w WHERE i.product_id = w.product_id AND i.quantity >= w.quantity"
-    "  RETURNING i.product_id)"
-    " SELECT w.product_id, w.quantity, inv.quantity"
-    " FROM wanted w LEFT JOIN inventory inv ON inv.product_id = w.product_id"
-    " WHERE w.product_id NOT IN (SELECT product_id FROM reserved)";
+// Isolation. Orders, cancels and status batches run at READ COMMITTED and lock what they
+// decide on: the inventory rows of the products (FOR UPDATE, in product order) and the
+// orders they change (FOR UPDATE, in id order). A locked row is read at its latest
+// committed version and cannot change until COMMIT, so every decision (enough stock?
+// which transition?) holds when it is applied; and with every transaction taking its
+// locks in the same order (orders before inventory, each in key order) they queue on a
+// hot row instead of deadlocking or failing with 40001 as SERIALIZABLE would. Nothing
+// here reads rows it does not lock and then writes on that basis, which is what
+// SERIALIZABLE would be needed for. Each transaction's last statements travel with
+// COMMIT (query_and_commit), so the locks on a hot product are held for one statement's
+// execution, never across a round trip to this server.
+const pgcoro::transaction_options locking_tx = [] {
+    pgcoro::transaction_options o;
+    o.level = pgcoro::isolation::read_committed;
+    return o;
+}();
 
-// Creates the order with all its items, only for a live user (no row otherwise), and
-// answers in order_with_items' layout. The total is Σ quantity × unit_price in NUMERIC,
-// computed by the database from the same arrays the items are inserted from.
-const std::string sql_create_order =
-    "WITH o AS ("
-    "  INSERT INTO orders (user_id, status, total_amount)"
-    "  SELECT u.id, 'pending',"
-    "   (SELECT sum(r.quantity * r.unit_price) FROM unnest($3::int4[], $4::numeric[]) AS r(quantity, unit_price))"
-    "  FROM users u WHERE u.id = $1 AND u.deleted_at IS NULL"
-    "  RETURNING id, user_id, status, total_amount, created_at, updated_at),"
-    " i AS ("
-    "  INSERT INTO order_items (order_id, line_no, product_id, quantity, unit_price)"
-    "  SELECT o.id, r.n, r.product_id, r.quantity, r.unit_price"
-    "  FROM o, unnest($2::uuid[], $3::int4[], $4::numeric[]) WITH ORDINALITY AS r(product_id, quantity, unit_price, n)"
-    "  RETURNING id, order_id, line_no, product_id, quantity, unit_price)"
-    " SELECT o.id, o.user_id, o.status, o.total_amount, o.created_at, o.updated_at,"
-    " i.id, i.product_id, i.quantity, i.unit_price"
-    " FROM o LEFT JOIN i ON i.order_id = o.id ORDER BY i.line_no";
+// Places an order in one statement, all or nothing: $1 user, then per line $2 product,
+// $3 quantity, $4 unit price, $5 line number.
+//   stock     the products' inventory rows, locked in product order (latest versions)
+//   short     products whose stock does not cover the quantity asked over all their
+//             lines (available NULL: not in inventory)
+//   go        the user is live and nothing is short: only then do the writes below run
+//             (data-modifying CTEs always run; `go` is what makes them write nothing)
+//   reserved  the stock decremented, on rows `stock` locked
+//   placed, items  the order (total Σ quantity × unit_price in NUMERIC) and its lines
+// Answers in order_with_items' layout, one row per item, ordered by line; when nothing
+// was written, one row of NULLs. Every row ends with the verdict: no_user, then the
+// short products, what was asked and what is in stock (arrays, NULL when none).
+const std::string sql_place_order = R"(
+WITH wanted AS (
+    SELECT r.product_id, sum(r.quantity)::int4 AS quantity
+    FROM unnest($2::uuid[], $3::int4[]) AS r(product_id, quantity)
+    GROUP BY r.product_id
+),
+stock AS (
+    SELECT i.product_id, i.quantity FROM inventory i
+    WHERE i.product_id = ANY ($2::uuid[])
+    ORDER BY i.product_id
+    FOR UPDATE
+),
+short AS (
+    SELECT w.product_id, w.quantity AS requested, s.quantity AS available
+    FROM wanted w LEFT JOIN stock s ON s.product_id = w.product_id
+    WHERE s.quantity IS NULL OR s.quantity < w.quantity
+),
+buyer AS (
+    SELECT id FROM users WHERE id = $1::uuid AND deleted_at IS NULL
+),
+go AS (
+    SELECT EXISTS (SELECT 1 FROM buyer) AND NOT EXISTS (SELECT 1 FROM short) AS ok
+),
+reserved AS (
+    UPDATE inventory i SET quantity = i.quantity - w.quantity, updated_at = now()
+    FROM wanted w
+    WHERE i.product_id = w.product_id AND (SELECT ok FROM go)
+    RETURNING i.product_id
+),
+placed AS (
+    INSERT INTO orders (user_id, status, total_amount)
+    SELECT $1::uuid, 'pending',
+           (SELECT sum(r.quantity * r.unit_price) FROM unnest($3::int4[], $4::numeric[]) AS r(quantity, unit_price))
+    FROM go WHERE ok
+    RETURNING id, user_id, status, total_amount, created_at, updated_at
+),
+items AS (
+    INSERT INTO order_items (order_id, line_no, product_id, quantity, unit_price)
+    SELECT p.id, r.line_no, r.product_id, r.quantity, r.unit_price
+    FROM placed p, unnest($5::int4[], $2::uuid[], $3::int4[], $4::numeric[])
+         AS r(line_no, product_id, quantity, unit_price)
+    RETURNING id, order_id, line_no, product_id, quantity, unit_price
+)
+SELECT p.id, p.user_id, p.status, p.total_amount, p.created_at, p.updated_at,
+       i.id, i.product_id, i.quantity, i.unit_price,
+       NOT EXISTS (SELECT 1 FROM buyer),
+       (SELECT array_agg(product_id ORDER BY product_id) FROM short),
+       (SELECT array_agg(requested ORDER BY product_id) FROM short),
+       (SELECT array_agg(available ORDER BY product_id) FROM short)
+FROM go LEFT JOIN (placed p LEFT JOIN items i ON i.order_id = p.id) ON true
+ORDER BY i.line_no)";
 
-// allow_partial: the order first (total filled in at the end), then item by item.
-const std::string sql_open_order =
-    "INSERT INTO orders (user_id, status, total_amount)"
-    " SELECT id, 'pending', 0 FROM users WHERE id = $1 AND deleted_at IS NULL RETURNING id";
-
-// One item: reserve its stock and insert it, or do neither. Answers the new item's id
-// (NULL when not reserved) and the stock seen before (NULL: not in inventory).
-const std::string sql_reserve_item =
-    "WITH reserved AS ("
-    "  UPDATE inventory SET quantity = quantity - $3, updated_at = now()"
-    "  WHERE product_id = $2 AND quantity >= $3 RETURNING product_id),"
-    " item AS ("
-    "  INSERT INTO order_items (order_id, line_no, product_id, quantity, unit_price)"
-    "  SELECT $1, $5, product_id, $3, $4 FROM reserved RETURNING id)"
-    " SELECT (SELECT id FROM item), (SELECT quantity FROM inventory WHERE product_id = $2)";
-
-const std::string sql_set_total =
-    "UPDATE orders SET total_amount ="
-    " (SELECT COALESCE(sum(quantity * unit_price), 0) FROM order_items WHERE order_id = $1)"
-    " WHERE id = $1";
+// allow_partial, first round trip: the products' stock, locked in product order (as
+// sql_place_order locks it), and whether the user is live.
+const std::string sql_lock_stock =
+    "SELECT product_id, quantity FROM inventory WHERE product_id = ANY ($1::uuid[]) ORDER BY product_id FOR UPDATE";
+const std::string sql_user_is_live = "SELECT 1 FROM users WHERE id = $1 AND deleted_at IS NULL";
 
 const std::string sql_lock_order = "SELECT status FROM orders WHERE id = $1 FOR UPDATE";
 const std::string sql_set_status = "UPDATE orders SET status = $2, updated_at = now() WHERE id = $1";
@@ -113,12 +141,23 @@ const std::string sql_set_statuses =
     " FROM unnest($1::uuid[], $2::text[]) AS u(id, status) WHERE o.id = u.id";
 
 // Cancelling gives the items' quantities back, summed per product, for any number of
-// orders in one statement.
-const std::string sql_return_stock =
-    "UPDATE inventory i SET quantity = i.quantity + s.quantity, updated_at = now()"
-    " FROM (SELECT product_id, sum(quantity) AS quantity FROM order_items"
-    "       WHERE order_id = ANY($1::uuid[]) GROUP BY product_id) s"
-    " WHERE i.product_id = s.product_id";
+// orders in one statement. The rows are locked in product order first (`locked`; the
+// update only reaches rows it yielded), as an order placement locks them: a cancel and
+// a placement sharing two products queue instead of deadlocking.
+const std::string sql_return_stock = R"(
+WITH returned AS (
+    SELECT product_id, sum(quantity)::int4 AS quantity FROM order_items
+    WHERE order_id = ANY ($1::uuid[]) GROUP BY product_id
+),
+locked AS (
+    SELECT i.product_id FROM inventory i
+    WHERE i.product_id IN (SELECT product_id FROM returned)
+    ORDER BY i.product_id
+    FOR UPDATE
+)
+UPDATE inventory i SET quantity = i.quantity + r.quantity, updated_at = now()
+FROM returned r JOIN locked l ON l.product_id = r.product_id
+WHERE i.product_id = r.product_id)";
 
 // --- statuses
 
@@ -265,39 +304,48 @@ order_request read_order_request(const net::request_context& ctx) {
     return out;
 }
 
-// All or nothing: one round trip for the whole body (BEGIN rides along), then COMMIT.
-// A short product throws inside the transaction, so the order, its items and the stock
-// reserved for the other products are all rolled back.
-asio::awaitable<json::object> place_order(pgcoro::pool& pool, const order_request& req) {
+// The lines of an order as the arrays sql_place_order takes.
+struct order_lines {
+    std::vector<std::int32_t> line_nos;
     std::vector<pgcoro::uuid> products;
     std::vector<std::int32_t> quantities;
     std::vector<pgcoro::decimal> prices;
-    for (auto& it : req.items) {
+
+    void add(std::size_t line, const item_request& it) {
+        line_nos.push_back(static_cast<std::int32_t>(line + 1));
         products.push_back(it.product_id);
         quantities.push_back(it.quantity);
         prices.push_back(it.unit_price);
     }
-    auto op = pool.transact([&](pgcoro::transaction& tx) -> asio::awaitable<pgcoro::result> {
-        pgcoro::batch b;
-        b.add(sql_create_order, req.user_id, products, quantities, prices);
-        b.add(sql_reserve_all, products, quantities);
-        auto out = co_await tx.execute(std::move(b));
-        if (out[0].rows.empty()) user_not_found();
-        const auto& short_rows = out[1].rows;
-        if (!short_rows.empty()) {
-            std::vector<shortage> shortages;
-            for (int k = 0; k < short_rows.size(); ++k) {
-                auto row = short_rows[k];
-                auto product = row.get<pgcoro::uuid>(0);
-                auto line = std::find_if(req.items.begin(), req.items.end(),
-                                         [&](const item_request& it) { return it.product_id == product; });
-                shortages.push_back({static_cast<std::size_t>(line - req.items.begin()), product,
-                                     row.get<std::int32_t>(1), row.get<std::optional<std::int32_t>>(2)});
-            }
-            out_of_stock(std::move(shortages), "not enough stock for the order");
-        }
-        co_return std::move(out[0].rows);
-    });
+};
+
+// Runs sql_place_order for `lines` with COMMIT in the same round trip (BEGIN too, when
+// nothing was sent before). Returns the order's rows; throws USER_NOT_FOUND or
+// OUT_OF_STOCK (nothing written, and the transaction rolled back by transact()).
+asio::awaitable<pgcoro::result> place(pgcoro::transaction& tx, const order_request& req, const order_lines& lines) {
+    auto rows = co_await tx.query_and_commit(sql_place_order, req.user_id, lines.products, lines.quantities,
+                                             lines.prices, lines.line_nos);
+    auto verdict = rows.front();
+    if (!verdict.is_null(0)) co_return rows;  // placed
+    if (verdict.get<bool>(10)) user_not_found();
+    auto products = verdict.get<std::vector<pgcoro::uuid>>(11);
+    auto requested = verdict.get<std::vector<std::int32_t>>(12);
+    auto available = verdict.get<std::vector<std::optional<std::int32_t>>>(13);
+    std::vector<shortage> shortages;
+    for (std::size_t k = 0; k < products.size(); ++k) {
+        auto line = std::find_if(req.items.begin(), req.items.end(),
+                                 [&](const item_request& it) { return it.product_id == products[k]; });
+        shortages.push_back({static_cast<std::size_t>(line - req.items.begin()), products[k], requested.at(k),
+                             available.at(k)});
+    }
+    out_of_stock(std::move(shortages), "not enough stock for the order");
+}
+
+// All or nothing: one statement, sent with BEGIN and COMMIT: one round trip.
+asio::awaitable<json::object> place_order(pgcoro::pool& pool, const order_request& req) {
+    order_lines lines;
+    for (std::size_t i = 0; i < req.items.size(); ++i) lines.add(i, req.items[i]);
+    auto op = pool.transact(locking_tx, [&](pgcoro::transaction& tx) { return place(tx, req, lines); });
     auto rows = co_await std::move(op);
     auto orders = orders_json(rows);
     co_return std::move(orders.at(0).as_object());
@@ -308,49 +356,49 @@ struct partial_result {
     json::array skipped;
 };
 
-// allow_partial: each line is tried under its own savepoint, so a line that cannot be
-// reserved leaves nothing behind while the others stand. Errors are NOT swallowed per
-// line: a serialization failure must restart the whole order (transact retries it), not
-// turn into a skipped line that stock would have covered.
+// allow_partial: two round trips. The first locks the products' stock (and checks the
+// user); lines are then taken in order while the stock left covers them, the others
+// skipped; the second places the order with the lines taken, COMMIT with it. The locks
+// keep the stock as read until then, so the placement cannot come up short.
 asio::awaitable<json::object> place_partial_order(pgcoro::pool& pool, const order_request& req) {
-    auto op = pool.transact([&](pgcoro::transaction& tx) -> asio::awaitable<partial_result> {
-        auto opened = co_await tx.query(sql_open_order, req.user_id);
-        if (opened.empty()) user_not_found();
-        auto order_id = opened.front().get<pgcoro::uuid>(0);
+    std::vector<pgcoro::uuid> products;
+    for (auto& it : req.items) products.push_back(it.product_id);
+    auto op = pool.transact(locking_tx, [&](pgcoro::transaction& tx) -> asio::awaitable<partial_result> {
+        pgcoro::batch b;
+        b.add(sql_lock_stock, products);
+        b.add(sql_user_is_live, req.user_id);
+        auto out = co_await tx.execute(std::move(b));
+        if (out[1].rows.empty()) user_not_found();
+        std::map<pgcoro::uuid, std::int32_t> left;  // stock not yet taken, per product in inventory
+        for (int k = 0; k < out[0].rows.size(); ++k)
+            left.emplace(out[0].rows[k].get<pgcoro::uuid>(0), out[0].rows[k].get<std::int32_t>(1));
 
-        // Built afresh on every attempt: the body may run again after a conflict.
+        // Built afresh on every attempt: the body may run again after a deadlock.
+        order_lines taken;
         json::array skipped;
         std::vector<shortage> shortages;
-        std::size_t reserved = 0;
         for (std::size_t i = 0; i < req.items.size(); ++i) {
             const auto& it = req.items[i];
-            auto line_no = static_cast<std::int32_t>(i + 1);
-            auto sp = tx.savepoint();
-            auto r = co_await tx.query(sql_reserve_item, order_id, it.product_id, it.quantity, it.unit_price, line_no);
-            auto row = r.front();
-            if (!row.is_null(0)) {
-                sp.release();
-                ++reserved;
+            auto stock = left.find(it.product_id);
+            if (stock != left.end() && stock->second >= it.quantity) {
+                stock->second -= it.quantity;
+                taken.add(i, it);
                 continue;
             }
-            // Not reserved: sp goes out of scope unreleased and rolls this line back.
-            auto available = row.get<std::optional<std::int32_t>>(1);
             skipped.push_back(json::object{{"product_id", it.product_id.to_string()},
                                            {"quantity", it.quantity},
-                                           {"reason", available ? "out_of_stock" : "not_in_inventory"}});
+                                           {"reason", stock != left.end() ? "out_of_stock" : "not_in_inventory"}});
+            std::optional<std::int32_t> available;
+            if (stock != left.end()) available = stock->second;
             auto same = std::find_if(shortages.begin(), shortages.end(),
                                      [&](const shortage& s) { return s.product_id == it.product_id; });
             if (same == shortages.end()) shortages.push_back({i, it.product_id, it.quantity, available});
             else same->requested += it.quantity;
         }
-        // Nothing reserved, so every line saw the stock untouched by this order.
-        if (reserved == 0) out_of_stock(std::move(shortages), "no item of the order could be reserved");
-
-        pgcoro::batch b;
-        b.add(sql_set_total, order_id);
-        b.add(sql_get_order, order_id);
-        auto out = co_await tx.execute(std::move(b));
-        co_return partial_result{std::move(out[1].rows), std::move(skipped)};
+        // Nothing taken, so every line saw the stock untouched by this order.
+        if (taken.products.empty()) out_of_stock(std::move(shortages), "no item of the order could be reserved");
+        auto rows = co_await place(tx, req, taken);
+        co_return partial_result{std::move(rows), std::move(skipped)};
     });
     auto placed = co_await std::move(op);
     auto orders = orders_json(placed.order);
@@ -388,7 +436,7 @@ awaitable_response patch_status(services& svc, net::request_context& ctx) {
     f.check();
     const std::string& to = *to_status;
 
-    auto op = svc.pool(ctx.worker).transact([&](pgcoro::transaction& tx) -> asio::awaitable<pgcoro::result> {
+    auto op = svc.pool(ctx.worker).transact(locking_tx, [&](pgcoro::transaction& tx) -> asio::awaitable<pgcoro::result> {
         // The row lock holds concurrent changes of this order until we commit, so the
         // transition is checked against the status it is applied to.
         auto locked = co_await tx.query(sql_lock_order, id);
@@ -402,7 +450,7 @@ awaitable_response patch_status(services& svc, net::request_context& ctx) {
         b.add(sql_set_status, id, to);
         if (to == "cancelled") b.add(sql_return_stock, std::vector<pgcoro::uuid>{id});
         b.add(sql_get_order, id);
-        auto out = co_await tx.execute(std::move(b));
+        auto out = co_await tx.execute_and_commit(std::move(b));
         co_return std::move(out.back().rows);
     });
     auto rows = co_await std::move(op);
@@ -465,9 +513,10 @@ awaitable_response batch_status(services& svc, net::request_context& ctx) {
         if (u.status == "cancelled") cancelled.push_back(u.id);
     }
 
-    // Three statements whatever the batch size: lock all, update all, return stock for
-    // all cancellations. Transitions are checked here between the lock and the update.
-    auto op = svc.pool(ctx.worker).transact([&](pgcoro::transaction& tx) -> asio::awaitable<void> {
+    // Three statements whatever the batch size, in two round trips: lock all; then update
+    // all and return stock for all cancellations, with COMMIT. Transitions are checked
+    // here between the lock and the update.
+    auto op = svc.pool(ctx.worker).transact(locking_tx, [&](pgcoro::transaction& tx) -> asio::awaitable<void> {
         auto locked = co_await tx.query(sql_lock_orders, ids);
         std::map<pgcoro::uuid, std::string> current;
         for (int k = 0; k < locked.size(); ++k)
@@ -500,7 +549,7 @@ awaitable_response batch_status(services& svc, net::request_context& ctx) {
         pgcoro::batch b;
         b.add(sql_set_statuses, ids, targets);
         if (!cancelled.empty()) b.add(sql_return_stock, cancelled);
-        co_await tx.execute(std::move(b));
+        co_await tx.execute_and_commit(std::move(b));
     });
     co_await std::move(op);
 

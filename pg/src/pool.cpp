@@ -38,12 +38,14 @@ asio::awaitable<std::shared_ptr<pool_entry>> pool_impl::open_entry(bool exclusiv
     } catch (...) {
         --connecting;
         ++connect_failures;
+        note_failure();
         update_gauges();
         wake_one();  // the slot it reserved is free again
         throw;
     }
     --connecting;
     ++connects;
+    note_answer();
     if (closed) {
         c.close();
         update_gauges();
@@ -87,6 +89,7 @@ asio::awaitable<std::shared_ptr<pool_entry>> pool_impl::acquire_entry() {
                 std::exception_ptr cancelled;
                 try {
                     co_await found->conn.query("SELECT 1");
+                    note_answer();
                 } catch (const error& err) {
                     healthy = false;
                     if (err.kind() == errc::cancelled) cancelled = std::current_exception();
@@ -102,16 +105,19 @@ asio::awaitable<std::shared_ptr<pool_entry>> pool_impl::acquire_entry() {
                 }
             }
             record_wait(start);
+            found->held_since = clock::now();
             co_return found;
         }
         if (entries.size() + connecting < opts.max_size) {
             auto e = co_await open_entry(true);
             record_wait(start);
+            e->held_since = clock::now();
             co_return e;
         }
         auto handed = co_await wait_in(waiters, start);
         if (handed) {
             record_wait(start);
+            handed->held_since = clock::now();
             co_return handed;
         }
     }
@@ -122,10 +128,138 @@ void pool_impl::record_wait(clock::time_point start) {
         std::chrono::duration_cast<std::chrono::nanoseconds>(clock::now() - start).count());
 }
 
+bool pool_impl::hopeless_wait() const {
+    if (!opts.reject_hopeless_waits || typical_hold.count() == 0) return false;
+    // Connections come free at about max_size per typical hold: the newcomer, behind
+    // everyone queued, would wait about this long.
+    auto expected = typical_hold * static_cast<long long>(waiters.size() + 1) / static_cast<long long>(opts.max_size);
+    return expected > opts.acquire_timeout;
+}
+
+namespace {
+std::int64_t now_ns() noexcept {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
+
+statement_name::statement_name(std::span<const statement> statements) {
+    if (statements.empty()) return;
+    const statement* pick = &statements.back();
+    for (auto& st : statements) {
+        std::string_view sql = st.sql;
+        if (sql.starts_with("BEGIN") || sql.starts_with("SAVEPOINT") || sql.starts_with("RELEASE") ||
+            sql.starts_with("ROLLBACK TO") || sql.starts_with("SELECT set_config"))
+            continue;
+        pick = &st;
+        break;
+    }
+    std::string_view sql = pick->sql;
+    auto first = sql.find_first_not_of(" \t\r\n");
+    if (first == std::string_view::npos) return;
+    sql.remove_prefix(first);
+    sql = sql.substr(0, std::min(sql.find('\n'), text.size()));
+    while (!sql.empty() && (sql.back() == ' ' || sql.back() == '\r' || sql.back() == '\t')) sql.remove_suffix(1);
+    std::copy(sql.begin(), sql.end(), text.begin());
+    size = sql.size();
+}
+
+void atomic_query_stats::record(std::chrono::nanoseconds d, bool slow_one) noexcept {
+    double seconds = std::chrono::duration<double>(d).count();
+    std::size_t b = 0;
+    while (b < query_stats::bounds.size() && seconds > query_stats::bounds[b]) ++b;
+    buckets[b].fetch_add(1, std::memory_order_relaxed);
+    count.fetch_add(1, std::memory_order_relaxed);
+    sum_ns.fetch_add(static_cast<std::uint64_t>(d.count()), std::memory_order_relaxed);
+    if (slow_one) slow.fetch_add(1, std::memory_order_relaxed);
+}
+
+query_stats atomic_query_stats::snapshot() const noexcept {
+    query_stats q;
+    for (std::size_t b = 0; b < buckets.size(); ++b) q.buckets[b] = buckets[b].load(std::memory_order_relaxed);
+    q.count = count.load(std::memory_order_relaxed);
+    q.sum = std::chrono::nanoseconds(sum_ns.load(std::memory_order_relaxed));
+    q.slow = slow.load(std::memory_order_relaxed);
+    return q;
+}
+
+void pool_impl::note_answer() noexcept { last_answer_ns.store(now_ns(), std::memory_order_relaxed); }
+void pool_impl::note_failure() noexcept { last_failure_ns.store(now_ns(), std::memory_order_relaxed); }
+
+void pool_impl::observe(bool in_transaction, std::chrono::nanoseconds d, const statement_name& name) {
+    bool slow = opts.slow_after.count() > 0 && d >= opts.slow_after;
+    (in_transaction ? transaction_queries : autocommit_queries).record(d, slow);
+    if (slow && opts.on_slow_statement) {
+        try {
+            opts.on_slow_statement(slow_statement{in_transaction ? "transaction" : "autocommit", name.view(), d});
+        } catch (...) {
+            // A failing logger must not fail the statement.
+        }
+    }
+}
+
+// --- the transaction gate
+
+asio::awaitable<void> pool_impl::enter_gate(bool alone, clock::time_point deadline) {
+    auto self = shared_from_this();
+    if (alone ? (gate.running == 0 && !gate.alone && gate.alone_waiters.empty())
+              : (!gate.alone && gate.alone_waiters.empty())) {
+        if (alone) gate.alone = true;
+        else ++gate.running;
+        co_return;
+    }
+    auto& queue = alone ? gate.alone_waiters : gate.waiters;
+    waiter w(ex);
+    w.timer.expires_at(deadline);
+    queue.push_back(&w);
+    boost::system::error_code ec;
+    co_await w.timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (w.woken) co_return;  // leave_gate() let it in (and counted it)
+    if (auto it = std::find(queue.begin(), queue.end(), &w); it != queue.end()) queue.erase(it);
+    // A lone waiter that gave up may have been what held the others back.
+    if (alone) leave_gate_check();
+    if (!ec) throw error(errc::pool_timeout, "a transaction waited too long for its turn");
+    throw error(errc::cancelled, "transaction cancelled while waiting for its turn");
+}
+
+void pool_impl::leave_gate(bool alone) {
+    if (alone) gate.alone = false;
+    else --gate.running;
+    leave_gate_check();
+}
+
+// Lets in whoever may go now: the first lone waiter once nothing runs, else everyone
+// waiting to run together, when no lone one is waiting.
+void pool_impl::leave_gate_check() {
+    if (gate.alone) return;
+    if (!gate.alone_waiters.empty()) {
+        if (gate.running > 0) return;
+        waiter* w = gate.alone_waiters.front();
+        gate.alone_waiters.pop_front();
+        gate.alone = true;
+        w->woken = true;
+        w->timer.cancel();
+        return;
+    }
+    while (!gate.waiters.empty()) {
+        waiter* w = gate.waiters.front();
+        gate.waiters.pop_front();
+        ++gate.running;
+        w->woken = true;
+        w->timer.cancel();
+    }
+}
+
 asio::awaitable<std::shared_ptr<pool_entry>> pool_impl::wait_in(std::deque<waiter*>& queue, clock::time_point start) {
     if (waiters.size() + shared_waiters.size() >= opts.max_waiters) {
         ++acquire_timeouts;
+        ++acquire_rejections;
         throw error(errc::pool_timeout, "too many callers waiting for a connection");
+    }
+    if (&queue == &waiters && hopeless_wait()) {
+        ++acquire_timeouts;
+        ++acquire_rejections;
+        throw error(errc::pool_timeout, "the connection pool is saturated: a connection would not come free in time");
     }
     waiter w(ex);
     w.timer.expires_at(start + opts.acquire_timeout);
@@ -192,8 +326,12 @@ void pool_impl::hand_room(const std::shared_ptr<pool_entry>& e) {
 }
 
 void pool_impl::release(const std::shared_ptr<pool_entry>& e, bool discard) {
-    e->exclusive = false;
     e->last_used = clock::now();
+    if (e->exclusive) {
+        auto held = std::chrono::duration_cast<std::chrono::nanoseconds>(e->last_used - e->held_since);
+        typical_hold = typical_hold.count() == 0 ? held : (typical_hold * 7 + held) / 8;
+    }
+    e->exclusive = false;
     if (discard || closed || !e->conn.is_open() || e->conn.in_flight() > 0 ||
         e->conn.state() != transaction_state::idle || e->last_used >= e->expires) {
         drop(e);
@@ -221,6 +359,7 @@ void pool_impl::became_idle(const std::shared_ptr<pool_entry>& e) {
 void pool_impl::drop(const std::shared_ptr<pool_entry>& e) {
     auto it = std::find(entries.begin(), entries.end(), e);
     if (it == entries.end()) return;
+    if (!e->conn.is_open()) note_failure();  // it broke (rather than being retired)
     e->conn.close();
     entries.erase(it);
     wake_one();
@@ -286,6 +425,16 @@ asio::awaitable<void> pool_impl::maintain() {
 
 }  // namespace detail
 
+// --- query_stats
+
+query_stats& query_stats::operator+=(const query_stats& o) {
+    for (std::size_t b = 0; b < buckets.size(); ++b) buckets[b] += o.buckets[b];
+    count += o.count;
+    sum += o.sum;
+    slow += o.slow;
+    return *this;
+}
+
 // --- pooled_connection
 
 pooled_connection::pooled_connection(std::shared_ptr<detail::pool_impl> pool, std::shared_ptr<detail::pool_entry> entry)
@@ -335,11 +484,11 @@ namespace {
 // Runs `run` on a shared connection of the pool (auto-pipelining), or on one held for
 // the request when pipelining is off.
 template <typename T, typename Run>
-asio::awaitable<T> run_shared(std::shared_ptr<detail::pool_impl> impl, Run run);
+asio::awaitable<T> run_shared(std::shared_ptr<detail::pool_impl> impl, Run run, const detail::statement_name& name);
 
 // Counts the statement (pool_stats::statements and friends) whichever way it ends.
 template <typename T, typename Run>
-asio::awaitable<T> on_shared(std::shared_ptr<detail::pool_impl> impl, Run run) {
+asio::awaitable<T> on_shared(std::shared_ptr<detail::pool_impl> impl, Run run, detail::statement_name name) {
     struct count {
         detail::pool_impl& pool;
         std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
@@ -353,17 +502,39 @@ asio::awaitable<T> on_shared(std::shared_ptr<detail::pool_impl> impl, Run run) {
                                         std::memory_order_relaxed);
         }
     } counted{*impl};
-    auto out = co_await run_shared<T>(impl, std::move(run));
+    auto out = co_await run_shared<T>(impl, std::move(run), name);
     counted.ok = true;
     co_return out;
 }
 
+// Runs `run` on `c` for run_shared: timed, and what it says of the server noted.
 template <typename T, typename Run>
-asio::awaitable<T> run_shared(std::shared_ptr<detail::pool_impl> impl, Run run) {
+asio::awaitable<T> timed(detail::pool_impl& impl, Run& run, connection& c, const detail::statement_name& name) {
+    const auto sent = std::chrono::steady_clock::now();
+    struct observed {
+        detail::pool_impl& impl;
+        const detail::statement_name& name;
+        std::chrono::steady_clock::time_point sent;
+        ~observed() { impl.observe(false, std::chrono::steady_clock::now() - sent, name); }
+    } on_exit{impl, name, sent};
+    try {
+        auto pending = run(c);
+        impl.update_gauges();
+        auto out = co_await std::move(pending);
+        impl.note_answer();
+        co_return out;
+    } catch (const error& err) {
+        if (err.kind() == errc::sql) impl.note_answer();  // the server did answer
+        throw;
+    }
+}
+
+template <typename T, typename Run>
+asio::awaitable<T> run_shared(std::shared_ptr<detail::pool_impl> impl, Run run, const detail::statement_name& name) {
     if (impl->closed) throw error(errc::pool_closed, "the connection pool is closed");
     if (!impl->opts.auto_pipeline) {
         pooled_connection held(impl, co_await impl->acquire_entry());
-        co_return co_await run(*held);
+        co_return co_await timed<T>(*impl, run, *held, name);
     }
     // A slot in a shared connection's pipeline: at once when one has room, else in FIFO
     // order as statements complete (not a connection of its own: with every connection
@@ -377,9 +548,7 @@ asio::awaitable<T> run_shared(std::shared_ptr<detail::pool_impl> impl, Run run) 
     std::exception_ptr failure;
     std::optional<T> out;
     try {
-        auto pending = run(e->conn);
-        impl->update_gauges();
-        out.emplace(co_await std::move(pending));
+        out.emplace(co_await timed<T>(*impl, run, e->conn, name));
     } catch (...) {
         failure = std::current_exception();
     }
@@ -396,12 +565,15 @@ asio::awaitable<T> run_shared(std::shared_ptr<detail::pool_impl> impl, Run run) 
 }  // namespace
 
 asio::awaitable<result> pool::execute(statement s) {
-    return on_shared<result>(impl_, [s = std::move(s)](connection& c) mutable { return c.execute(std::move(s)); });
+    detail::statement_name name(std::span<const statement>(&s, 1));
+    return on_shared<result>(
+        impl_, [s = std::move(s)](connection& c) mutable { return c.execute(std::move(s)); }, name);
 }
 
 asio::awaitable<std::vector<outcome>> pool::execute(batch b) {
-    return on_shared<std::vector<outcome>>(impl_,
-                                           [b = std::move(b)](connection& c) mutable { return c.execute(std::move(b)); });
+    detail::statement_name name(b.statements);
+    return on_shared<std::vector<outcome>>(
+        impl_, [b = std::move(b)](connection& c) mutable { return c.execute(std::move(b)); }, name);
 }
 
 pool_stats pool::stats() const {
@@ -413,12 +585,21 @@ pool_stats pool::stats() const {
     s.max = impl_->opts.max_size;
     s.acquire_count = impl_->acquire_count;
     s.acquire_timeouts = impl_->acquire_timeouts;
+    s.acquire_rejections = impl_->acquire_rejections;
     s.acquire_wait = std::chrono::nanoseconds(impl_->acquire_wait_ns.load());
     s.connects = impl_->connects;
     s.connect_failures = impl_->connect_failures;
     s.statements = impl_->statements;
     s.statement_errors = impl_->statement_errors;
     s.statement_time = std::chrono::nanoseconds(impl_->statement_ns.load());
+    s.autocommit_queries = impl_->autocommit_queries.snapshot();
+    s.transaction_queries = impl_->transaction_queries.snapshot();
+    auto at = [](std::int64_t ns) {
+        return ns == 0 ? std::chrono::steady_clock::time_point{}
+                       : std::chrono::steady_clock::time_point(std::chrono::nanoseconds(ns));
+    };
+    s.last_answer = at(impl_->last_answer_ns.load(std::memory_order_relaxed));
+    s.last_failure = at(impl_->last_failure_ns.load(std::memory_order_relaxed));
     return s;
 }
 
@@ -429,6 +610,7 @@ transaction_stats pool::tx_stats() const {
     s.retries_serialization = impl_->tx_retry_serialization;
     s.retries_deadlock = impl_->tx_retry_deadlock;
     s.retries_connection = impl_->tx_retry_connection;
+    s.ran_alone = impl_->tx_ran_alone;
     s.exhausted = impl_->tx_exhausted;
     s.unknown_outcomes = impl_->tx_unknown;
     return s;

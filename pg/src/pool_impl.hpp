@@ -5,6 +5,8 @@
 #include <atomic>
 #include <deque>
 #include <random>
+#include <span>
+#include <string_view>
 #include <vector>
 
 #include "pgcoro/pool.hpp"
@@ -17,6 +19,7 @@ struct pool_entry {
     std::chrono::steady_clock::time_point last_used;
     std::chrono::steady_clock::time_point expires;  // max lifetime, jittered
     bool exclusive = false;                          // held through acquire()
+    std::chrono::steady_clock::time_point held_since;  // when acquire() handed it out
     std::size_t reserved = 0;                        // pipeline slots handed to waiters, not yet used
     // Past its lifetime while shared statements were in flight (a shared connection under
     // load is never idle when the maintainer looks): it takes no new statements and is
@@ -31,6 +34,36 @@ struct waiter {
     asio::steady_timer timer;
     std::shared_ptr<pool_entry> handed;  // the connection handed over, if any
     bool woken = false;                  // woken to retry (capacity freed, pool closed)
+};
+
+// What a round trip is called in the slow log (pool_options::on_slow_statement): the
+// first line of its first statement that is not transaction control (BEGIN,
+// SAVEPOINT, set_config...), else of its last (COMMIT); at most 120 bytes, never a
+// parameter. Copied out before the statements are handed over, without allocating.
+struct statement_name {
+    explicit statement_name(std::span<const statement> statements);
+    std::string_view view() const noexcept { return {text.data(), size}; }
+    std::array<char, 120> text{};
+    std::size_t size = 0;
+};
+
+// query_stats with atomic counters: recorded on the pool's thread, read from any.
+struct atomic_query_stats {
+    std::array<std::atomic<std::uint64_t>, query_stats::bounds.size() + 1> buckets{};
+    std::atomic<std::uint64_t> count{0}, sum_ns{0}, slow{0};
+
+    void record(std::chrono::nanoseconds d, bool slow_one) noexcept;
+    query_stats snapshot() const noexcept;
+};
+
+// Which transactions may start an attempt (transaction_options::run_alone_after): any
+// number together, or one alone. Whoever waits to run alone is served first, in order;
+// the others wait meanwhile. Touched only on the pool's thread.
+struct transaction_gate {
+    std::size_t running = 0;             // attempts running together
+    bool alone = false;                  // an attempt is running alone
+    std::deque<waiter*> alone_waiters;   // waiting to run alone
+    std::deque<waiter*> waiters;         // waiting for the lone ones to finish
 };
 
 struct pool_impl : std::enable_shared_from_this<pool_impl> {
@@ -59,6 +92,22 @@ struct pool_impl : std::enable_shared_from_this<pool_impl> {
     void update_gauges();
     asio::awaitable<void> maintain();
 
+    // Whether an acquirer joining the queue now could be served within acquire_timeout
+    // (pool_options::reject_hopeless_waits).
+    bool hopeless_wait() const;
+    // The server answered / a connection failed (pool_stats::last_answer, last_failure).
+    void note_answer() noexcept;
+    void note_failure() noexcept;
+    // One round trip (autocommit, or of a transaction) took `d`: counted, and reported
+    // when slow under `name`.
+    void observe(bool in_transaction, std::chrono::nanoseconds d, const statement_name& name);
+
+    // The transaction gate: enter before an attempt (alone or not), leave after it.
+    // Throws pool_timeout past `deadline`, cancelled when cancelled.
+    asio::awaitable<void> enter_gate(bool alone, std::chrono::steady_clock::time_point deadline);
+    void leave_gate(bool alone);
+    void leave_gate_check();
+
     asio::any_io_executor ex;
     pool_options opts;
     std::vector<std::shared_ptr<pool_entry>> entries;
@@ -68,14 +117,19 @@ struct pool_impl : std::enable_shared_from_this<pool_impl> {
     bool closed = false;
     asio::steady_timer maintenance_timer;
     std::minstd_rand rng{std::random_device{}()};
+    transaction_gate gate;
+    // Recent time a connection stays held through acquire() (exponentially weighted).
+    std::chrono::nanoseconds typical_hold{0};
 
     // Readable from any thread.
     std::atomic<std::size_t> g_total{0}, g_idle{0}, g_in_use{0}, g_waiting{0};
-    std::atomic<std::uint64_t> acquire_count{0}, acquire_timeouts{0}, acquire_wait_ns{0}, connects{0},
-        connect_failures{0};
+    std::atomic<std::uint64_t> acquire_count{0}, acquire_timeouts{0}, acquire_rejections{0}, acquire_wait_ns{0},
+        connects{0}, connect_failures{0};
+    std::atomic<std::int64_t> last_answer_ns{0}, last_failure_ns{0};  // steady_clock, since its epoch
+    atomic_query_stats autocommit_queries, transaction_queries;
     std::atomic<std::uint64_t> statements{0}, statement_errors{0}, statement_ns{0};
     std::atomic<std::uint64_t> tx_attempts{0}, tx_commits{0}, tx_retry_serialization{0}, tx_retry_deadlock{0},
-        tx_retry_connection{0}, tx_exhausted{0}, tx_unknown{0};
+        tx_retry_connection{0}, tx_ran_alone{0}, tx_exhausted{0}, tx_unknown{0};
 };
 
 }  // namespace pgcoro::detail

@@ -30,7 +30,24 @@ const char* begin_sql(const transaction_options& o) {
 
 transaction::transaction(connection& conn, const transaction_options& options) : conn_(conn), options_(options) {
     queued_.push_back(statement{begin_sql(options), {}});
+    for (auto& [name, value] : options.settings)
+        queued_.push_back(statement::make("SELECT set_config($1, $2, true)", name, value));
     if (options.cockroach_savepoint) queued_.push_back(statement{"SAVEPOINT cockroach_restart", {}});
+}
+
+asio::awaitable<std::vector<outcome>> transaction::round_trip(batch b) {
+    if (!pool_) co_return co_await conn_.execute(std::move(b));
+    detail::statement_name name(b.statements);
+    const auto sent = std::chrono::steady_clock::now();
+    try {
+        auto out = co_await conn_.execute(std::move(b));
+        pool_->note_answer();
+        pool_->observe(true, std::chrono::steady_clock::now() - sent, name);
+        co_return out;
+    } catch (...) {
+        pool_->observe(true, std::chrono::steady_clock::now() - sent, name);
+        throw;
+    }
 }
 
 void transaction::restart_at_savepoint() {
@@ -47,7 +64,7 @@ asio::awaitable<std::vector<outcome>> transaction::send(std::vector<statement> s
     queued_.clear();
     for (auto& s : statements) b.statements.push_back(std::move(s));
     if (prefix > 0) began_ = true;  // BEGIN, if still queued, goes out now
-    auto out = co_await conn_.execute(std::move(b));
+    auto out = co_await round_trip(std::move(b));
     for (auto& o : out)
         if (o.failure) throw *o.failure;
     out.erase(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(prefix));
@@ -77,27 +94,33 @@ asio::awaitable<void> transaction::commit() {
         queued_.clear();
         co_return;
     }
-    co_await finish(std::nullopt);
+    co_await finish({});
 }
 
 asio::awaitable<result> transaction::execute_and_commit(statement s) {
-    co_return co_await finish(std::move(s));
+    std::vector<statement> one;
+    one.push_back(std::move(s));
+    auto out = co_await finish(std::move(one));
+    co_return std::move(out.at(0).rows);
 }
 
-asio::awaitable<result> transaction::finish(std::optional<statement> last) {
+asio::awaitable<std::vector<outcome>> transaction::execute_and_commit(batch b) {
+    co_return co_await finish(std::move(b.statements));
+}
+
+asio::awaitable<std::vector<outcome>> transaction::finish(std::vector<statement> last) {
     if (committed_) throw std::logic_error("pgcoro::transaction: used after it committed");
     batch b;
     b.statements = std::move(queued_);
     queued_.clear();
-    const std::size_t last_at = b.statements.size();
-    const bool with_last = last.has_value();
-    if (with_last) b.statements.push_back(std::move(*last));
+    const std::size_t last_at = b.statements.size(), last_count = last.size();
+    for (auto& st : last) b.statements.push_back(std::move(st));
     if (options_.cockroach_savepoint) b.statements.push_back(statement{"RELEASE SAVEPOINT cockroach_restart", {}});
     b.statements.push_back(statement{"COMMIT", {}});
     began_ = true;  // BEGIN, if still queued, goes out now
     std::vector<outcome> out;
     try {
-        out = co_await conn_.execute(std::move(b));
+        out = co_await round_trip(std::move(b));
     } catch (const error& e) {
         if (is_connection_error(e))
             throw error(errc::commit_outcome_unknown, "connection lost while committing", e.diag());
@@ -120,7 +143,9 @@ asio::awaitable<result> transaction::finish(std::optional<statement> last) {
     }
     committed_ = true;
     began_ = false;  // nothing is left to roll back
-    co_return with_last ? std::move(out.at(last_at).rows) : result{};
+    std::vector<outcome> mine(std::make_move_iterator(out.begin() + static_cast<std::ptrdiff_t>(last_at)),
+                              std::make_move_iterator(out.begin() + static_cast<std::ptrdiff_t>(last_at + last_count)));
+    co_return mine;
 }
 
 asio::awaitable<void> transaction::rollback() {
@@ -157,6 +182,22 @@ void savepoint::release() {
 
 // --- the retry loop
 
+namespace {
+// A transaction's place in its pool's gate (pool_impl::enter_gate), left on every exit.
+struct gate_pass {
+    gate_pass() = default;
+    gate_pass(const gate_pass&) = delete;
+    gate_pass& operator=(const gate_pass&) = delete;
+    detail::pool_impl* pool = nullptr;
+    bool alone = false;
+    void leave() noexcept {
+        if (pool) pool->leave_gate(alone);
+        pool = nullptr;
+    }
+    ~gate_pass() { leave(); }
+};
+}  // namespace
+
 asio::awaitable<void> pool::run_transaction(const transaction_options& o,
                                             std::function<asio::awaitable<void>(transaction&)> body) {
     using clock = std::chrono::steady_clock;
@@ -164,17 +205,26 @@ asio::awaitable<void> pool::run_transaction(const transaction_options& o,
     const auto deadline = clock::now() + o.deadline;
     std::optional<error> last;
     pooled_connection held;
+    gate_pass pass;
     bool restart_in_place = false;
 
     for (int attempt = 1;; ++attempt) {
+        // Past run_alone_after failures the attempt waits for the others to end and runs
+        // alone. (A CockroachDB restart in place keeps its place: its transaction is open.)
+        if (!pass.pool) {
+            const bool alone = o.run_alone_after > 0 && attempt > o.run_alone_after;
+            co_await impl->enter_gate(alone, deadline);
+            pass.pool = impl.get();
+            pass.alone = alone;
+            if (alone) ++impl->tx_ran_alone;
+        }
         ++impl->tx_attempts;
-        // A retry keeps its connection (unless it broke): going back to the end of the
-        // pool's queue would add a wait to every conflict.
         if (!held || !held->is_open()) {
             if (held) held.discard();
             held = co_await acquire();
         }
         transaction tx(*held, o);
+        tx.pool_ = impl.get();
         tx.set_attempt(attempt);
         if (restart_in_place) tx.restart_at_savepoint();
 
@@ -217,9 +267,11 @@ asio::awaitable<void> pool::run_transaction(const transaction_options& o,
         if (what == next::retry_deadlock) ++impl->tx_retry_deadlock;
         if (what == next::retry_connection) ++impl->tx_retry_connection;
 
-        // Full jitter: a uniform wait in [0, min(cap, base * 2^(attempt-1))].
+        // Full jitter: a uniform wait in [0, min(cap, base * 2^(attempt-1))]. The first
+        // attempt to run alone goes at once: it no longer races anyone of its pool.
         auto ceiling = o.backoff_base.count() << std::min(attempt - 1, 30);
         ceiling = std::min<long long>(ceiling, o.backoff_cap.count());
+        if (o.run_alone_after > 0 && attempt == o.run_alone_after) ceiling = 0;
         auto wait = std::chrono::microseconds(
             std::uniform_int_distribution<long long>(0, std::max<long long>(ceiling, 0) * 1000)(impl->rng));
         bool exhausted = attempt >= o.max_attempts || clock::now() + wait >= deadline;
@@ -227,7 +279,12 @@ asio::awaitable<void> pool::run_transaction(const transaction_options& o,
         restart_in_place = !exhausted && o.cockroach_savepoint && what != next::retry_connection && held->is_open();
         if (!restart_in_place) {
             co_await tx.rollback();  // ROLLBACK before sleeping: release locks for the others
+            // The connection goes back for the wait: a retrying transaction must not keep
+            // one from everyone else. (The pool hands out the most recently used first, so
+            // without contention it gets the same one back.)
             if (what == next::retry_connection) held.discard();
+            else held.reset();
+            pass.leave();
         }
         if (exhausted) {
             held.reset();
@@ -236,10 +293,12 @@ asio::awaitable<void> pool::run_transaction(const transaction_options& o,
                                                    " attempts: " + last->what(),
                         last->diag());
         }
-        asio::steady_timer timer(impl->ex, wait);
-        boost::system::error_code ec;
-        co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-        if (ec) throw error(errc::cancelled, "transaction cancelled while waiting to retry");
+        if (wait.count() > 0) {
+            asio::steady_timer timer(impl->ex, wait);
+            boost::system::error_code ec;
+            co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+            if (ec) throw error(errc::cancelled, "transaction cancelled while waiting to retry");
+        }
     }
 }
 

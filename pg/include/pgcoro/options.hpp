@@ -7,6 +7,8 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace pgcoro {
 
@@ -29,12 +31,25 @@ struct connect_options {
     std::function<void(std::string_view)> on_notice;
 };
 
+// A statement (or a batch) that took longer than pool_options::slow_after; passed
+// to pool_options::on_slow_statement. Never carries the statement's parameters.
+struct slow_statement {
+    std::string_view kind;   // "autocommit" or "transaction"
+    std::string_view name;   // the first line of its (first meaningful) SQL, at most 120 bytes
+    std::chrono::nanoseconds duration;  // from sending it to its last result
+};
+
 struct pool_options {
     connect_options connection;
     std::size_t min_size = 0;                  // kept open by the background maintainer
     std::size_t max_size = 10;                 // never more connections than this
     std::size_t max_waiters = 10000;           // acquirers queued beyond this fail at once
     std::chrono::milliseconds acquire_timeout = 5s;
+    // An acquirer that would queue behind more work than the pool can get through within
+    // acquire_timeout (its place in the queue times the recent time a connection is
+    // held, over max_size) fails at once with pool_timeout instead of after
+    // acquire_timeout: overload is refused fast. Counted in pool_stats::acquire_rejections.
+    bool reject_hopeless_waits = true;
     std::chrono::milliseconds idle_timeout = 60s;      // idle connections above min_size close
     // With up to 10% jitter, checked every second. A connection past it is closed when
     // next idle; a shared one busy with pipelined statements takes no new ones meanwhile.
@@ -46,6 +61,10 @@ struct pool_options {
     // How many in-flight statements one shared connection takes before the pool prefers
     // opening another (up to max_size).
     std::size_t pipeline_depth = 64;
+    // Statements (and each round trip of a transaction) slower than this are counted
+    // (query_stats::slow) and passed to on_slow_statement, on the pool's thread. 0: off.
+    std::chrono::milliseconds slow_after = 100ms;
+    std::function<void(const slow_statement&)> on_slow_statement;
 };
 
 enum class isolation { read_committed, repeatable_read, serializable };
@@ -59,8 +78,19 @@ struct transaction_options {
     std::chrono::milliseconds backoff_base = 5ms;
     std::chrono::milliseconds backoff_cap = 250ms;
     std::chrono::milliseconds deadline = 10s;  // overall, across attempts
+    // Fairness under contention: once an attempt has failed this many times, the next
+    // ones run alone in their pool: no younger transaction of the pool starts until it
+    // ends, and it starts once those already running have ended. Old transactions then
+    // finish instead of losing every race to new ones. 0: never. (Transactions of other
+    // pools or processes are not held back.)
+    int run_alone_after = 3;
     // CockroachDB's client-side retry protocol (SAVEPOINT cockroach_restart).
     bool cockroach_savepoint = false;
+    // Settings for this transaction only (set_config(name, value, true), like SET LOCAL),
+    // sent with BEGIN: no round trip of their own. E.g. {"enable_seqscan", "off"} keeps a
+    // SERIALIZABLE transaction on index scans, whose predicate locks cover rows rather
+    // than whole tables.
+    std::vector<std::pair<std::string, std::string>> settings;
 };
 
 }  // namespace pgcoro

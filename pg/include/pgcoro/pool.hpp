@@ -9,6 +9,7 @@
 // A server with one event loop per core keeps one pool per loop ("shards").
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -37,6 +38,22 @@ struct awaitable_value<asio::awaitable<T>> {
 };
 }  // namespace detail
 
+// Round trips to the server of one kind (autocommit statements and batches, or each
+// round trip of a transaction, COMMIT included): how many, a histogram of their
+// durations from sending to the last result (waits for a connection excluded), and how
+// many were slower than pool_options::slow_after.
+struct query_stats {
+    // Upper bounds of the buckets, in seconds; one more bucket holds the rest (+Inf).
+    static constexpr std::array<double, 12> bounds = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                                      0.05,   0.1,   0.25,   0.5,   1,    2.5};
+    std::array<std::uint64_t, bounds.size() + 1> buckets{};  // per bucket, not cumulative
+    std::uint64_t count = 0;
+    std::chrono::nanoseconds sum{0};
+    std::uint64_t slow = 0;
+
+    query_stats& operator+=(const query_stats& o);
+};
+
 // A snapshot of a pool's state and counters.
 struct pool_stats {
     std::size_t total = 0;     // open connections, including ones being opened
@@ -45,7 +62,8 @@ struct pool_stats {
     std::size_t waiting = 0;   // acquirers queued
     std::size_t max = 0;
     std::uint64_t acquire_count = 0;
-    std::uint64_t acquire_timeouts = 0;
+    std::uint64_t acquire_timeouts = 0;    // gave up waiting, or refused at once (below)
+    std::uint64_t acquire_rejections = 0;  // of those, refused at once (queue full or hopeless)
     std::chrono::nanoseconds acquire_wait{0};  // total time acquirers spent waiting
     std::uint64_t connects = 0;
     std::uint64_t connect_failures = 0;
@@ -56,6 +74,14 @@ struct pool_stats {
     std::uint64_t statements = 0;
     std::uint64_t statement_errors = 0;
     std::chrono::nanoseconds statement_time{0};
+    query_stats autocommit_queries;
+    query_stats transaction_queries;
+    // What the pool knows of the server without asking it: when it last answered on
+    // any of the pool's connections (a result, a server error, a connection opened), and
+    // when a connection last failed to open or broke. time_point{} means never. A
+    // health check can trust a recent answer and probe only when it is stale.
+    std::chrono::steady_clock::time_point last_answer{};
+    std::chrono::steady_clock::time_point last_failure{};
 };
 
 // Counters of transact(): read by the metrics endpoint.
@@ -65,6 +91,7 @@ struct transaction_stats {
     std::uint64_t retries_serialization = 0;  // 40001
     std::uint64_t retries_deadlock = 0;       // 40P01
     std::uint64_t retries_connection = 0;     // connection lost before COMMIT was sent
+    std::uint64_t ran_alone = 0;              // attempts run alone (transaction_options::run_alone_after)
     std::uint64_t exhausted = 0;
     std::uint64_t unknown_outcomes = 0;
 };

@@ -6,12 +6,14 @@
 //       co_return 42;
 //   });
 //
-// transact() sends BEGIN with the first statement (one round trip), runs the body and
-// COMMITs. A body whose last statement is known can send COMMIT with it
+// transact() sends BEGIN (with transaction_options::settings) with the first statement
+// (one round trip), runs the body and COMMITs. A body whose last statement is known can send COMMIT with it
 // (tx.query_and_commit): a one-statement transaction then costs one round trip, and its
 // row locks are released without waiting for the client. On a serialization failure (40001), a deadlock (40P01) or a connection lost
 // before COMMIT was sent, it rolls back, sleeps with capped exponential backoff and full
-// jitter, and runs the whole body again, on a fresh connection when the old one broke.
+// jitter, and runs the whole body again; the connection goes back to the pool for the
+// wait. After transaction_options::run_alone_after failed attempts, the next ones run
+// alone in the pool, so that old transactions finish.
 // Other errors (the body's own exceptions among them) roll back and propagate unchanged.
 // A connection lost after COMMIT was sent, or SQLSTATE 40003, throws
 // errc::commit_outcome_unknown and is never retried; a spent budget throws
@@ -52,6 +54,9 @@ public:
     // like commit(): a lost connection throws commit_outcome_unknown, and a serialization
     // failure of the statement or of COMMIT is retried by transact() as usual.
     asio::awaitable<result> execute_and_commit(statement s);
+    // The same for a batch: its outcomes once COMMIT has succeeded (the first failure is
+    // thrown, as execute(batch) does).
+    asio::awaitable<std::vector<outcome>> execute_and_commit(batch b);
     template <typename... Args>
     asio::awaitable<result> query_and_commit(std::string sql, const Args&... args) {
         return execute_and_commit(statement::make(std::move(sql), args...));
@@ -77,11 +82,15 @@ public:
 
 private:
     friend class pgcoro::savepoint;
+    friend class pgcoro::pool;
     asio::awaitable<std::vector<outcome>> send(std::vector<statement> statements);
-    // Sends what is queued, `last` if any, and COMMIT; returns last's rows.
-    asio::awaitable<result> finish(std::optional<statement> last);
+    // Sends what is queued, then `last`, then COMMIT; returns last's outcomes.
+    asio::awaitable<std::vector<outcome>> finish(std::vector<statement> last);
+    // Runs one round trip, timed for the pool's query metrics when run by pool::transact.
+    asio::awaitable<std::vector<outcome>> round_trip(batch b);
 
     connection& conn_;
+    detail::pool_impl* pool_ = nullptr;  // set by pool::transact: where round trips are counted
     transaction_options options_;
     std::vector<statement> queued_;  // sent in front of the next statement
     bool began_ = false;
