@@ -62,8 +62,13 @@ const pgcoro::transaction_options locking_tx = [] {
 }();
 
 // Places an order in one statement, all or nothing: $1 user, then per line $2 product,
-// $3 quantity, $4 unit price, $5 line number.
-//   stock     the products' inventory rows, locked in product order (latest versions)
+// $3 quantity, $4 unit price, $5 line number. The products' rows must have been locked
+// by an earlier statement of the transaction (sql_lock_stock): this statement's snapshot
+// is then taken after the locks, so it reads the versions it will update. (Locking in a
+// CTE of the same statement is not enough at READ COMMITTED: the statement's snapshot
+// predates the lock, and its UPDATE then decided on one version and wrote another;
+// test/e2e/hot_orders_test.cpp caught it as CHECK (quantity >= 0) violations.)
+//   stock     the products' inventory rows (locked already)
 //   short     products whose stock does not cover the quantity asked over all their
 //             lines (available NULL: not in inventory)
 //   go        the user is live and nothing is short: only then do the writes below run
@@ -82,8 +87,6 @@ WITH wanted AS (
 stock AS (
     SELECT i.product_id, i.quantity FROM inventory i
     WHERE i.product_id = ANY ($2::uuid[])
-    ORDER BY i.product_id
-    FOR UPDATE
 ),
 short AS (
     SELECT w.product_id, w.quantity AS requested, s.quantity AS available
@@ -125,8 +128,8 @@ SELECT p.id, p.user_id, p.status, p.total_amount, p.created_at, p.updated_at,
 FROM go LEFT JOIN (placed p LEFT JOIN items i ON i.order_id = p.id) ON true
 ORDER BY i.line_no)";
 
-// allow_partial, first round trip: the products' stock, locked in product order (as
-// sql_place_order locks it), and whether the user is live.
+// The products' stock, locked in product order: what every statement that changes stock
+// runs first (in the same round trip), so that concurrent ones queue in one order.
 const std::string sql_lock_stock =
     "SELECT product_id, quantity FROM inventory WHERE product_id = ANY ($1::uuid[]) ORDER BY product_id FOR UPDATE";
 const std::string sql_user_is_live = "SELECT 1 FROM users WHERE id = $1 AND deleted_at IS NULL";
@@ -141,23 +144,18 @@ const std::string sql_set_statuses =
     " FROM unnest($1::uuid[], $2::text[]) AS u(id, status) WHERE o.id = u.id";
 
 // Cancelling gives the items' quantities back, summed per product, for any number of
-// orders in one statement. The rows are locked in product order first (`locked`; the
-// update only reaches rows it yielded), as an order placement locks them: a cancel and
-// a placement sharing two products queue instead of deadlocking.
-const std::string sql_return_stock = R"(
-WITH returned AS (
-    SELECT product_id, sum(quantity)::int4 AS quantity FROM order_items
-    WHERE order_id = ANY ($1::uuid[]) GROUP BY product_id
-),
-locked AS (
-    SELECT i.product_id FROM inventory i
-    WHERE i.product_id IN (SELECT product_id FROM returned)
-    ORDER BY i.product_id
-    FOR UPDATE
-)
-UPDATE inventory i SET quantity = i.quantity + r.quantity, updated_at = now()
-FROM returned r JOIN locked l ON l.product_id = r.product_id
-WHERE i.product_id = r.product_id)";
+// orders: sql_lock_returned_stock locks the products' rows in product order, as an order
+// placement does (a cancel and a placement sharing two products queue instead of
+// deadlocking); sql_return_stock, the next statement, then reads them after the locks.
+const std::string sql_lock_returned_stock =
+    "SELECT product_id FROM inventory WHERE product_id IN"
+    " (SELECT product_id FROM order_items WHERE order_id = ANY ($1::uuid[]))"
+    " ORDER BY product_id FOR UPDATE";
+const std::string sql_return_stock =
+    "UPDATE inventory i SET quantity = i.quantity + s.quantity, updated_at = now()"
+    " FROM (SELECT product_id, sum(quantity) AS quantity FROM order_items"
+    "       WHERE order_id = ANY ($1::uuid[]) GROUP BY product_id) s"
+    " WHERE i.product_id = s.product_id";
 
 // --- statuses
 
@@ -320,11 +318,16 @@ struct order_lines {
 };
 
 // Runs sql_place_order for `lines` with COMMIT in the same round trip (BEGIN too, when
-// nothing was sent before). Returns the order's rows; throws USER_NOT_FOUND or
-// OUT_OF_STOCK (nothing written, and the transaction rolled back by transact()).
-asio::awaitable<pgcoro::result> place(pgcoro::transaction& tx, const order_request& req, const order_lines& lines) {
-    auto rows = co_await tx.query_and_commit(sql_place_order, req.user_id, lines.products, lines.quantities,
-                                             lines.prices, lines.line_nos);
+// nothing was sent before), after sql_lock_stock unless `locked` already. Returns the
+// order's rows; throws USER_NOT_FOUND or OUT_OF_STOCK (nothing written, and the
+// transaction rolled back by transact()).
+asio::awaitable<pgcoro::result> place(pgcoro::transaction& tx, const order_request& req, const order_lines& lines,
+                                      bool locked) {
+    pgcoro::batch b;
+    if (!locked) b.add(sql_lock_stock, lines.products);
+    b.add(sql_place_order, req.user_id, lines.products, lines.quantities, lines.prices, lines.line_nos);
+    auto out = co_await tx.execute_and_commit(std::move(b));
+    auto rows = std::move(out.back().rows);
     auto verdict = rows.front();
     if (!verdict.is_null(0)) co_return rows;  // placed
     if (verdict.get<bool>(10)) user_not_found();
@@ -341,11 +344,11 @@ asio::awaitable<pgcoro::result> place(pgcoro::transaction& tx, const order_reque
     out_of_stock(std::move(shortages), "not enough stock for the order");
 }
 
-// All or nothing: one statement, sent with BEGIN and COMMIT: one round trip.
+// All or nothing: the lock and the placement, sent with BEGIN and COMMIT: one round trip.
 asio::awaitable<json::object> place_order(pgcoro::pool& pool, const order_request& req) {
     order_lines lines;
     for (std::size_t i = 0; i < req.items.size(); ++i) lines.add(i, req.items[i]);
-    auto op = pool.transact(locking_tx, [&](pgcoro::transaction& tx) { return place(tx, req, lines); });
+    auto op = pool.transact(locking_tx, [&](pgcoro::transaction& tx) { return place(tx, req, lines, false); });
     auto rows = co_await std::move(op);
     auto orders = orders_json(rows);
     co_return std::move(orders.at(0).as_object());
@@ -397,7 +400,7 @@ asio::awaitable<json::object> place_partial_order(pgcoro::pool& pool, const orde
         }
         // Nothing taken, so every line saw the stock untouched by this order.
         if (taken.products.empty()) out_of_stock(std::move(shortages), "no item of the order could be reserved");
-        auto rows = co_await place(tx, req, taken);
+        auto rows = co_await place(tx, req, taken, /*locked=*/true);
         co_return partial_result{std::move(rows), std::move(skipped)};
     });
     auto placed = co_await std::move(op);
@@ -448,7 +451,10 @@ awaitable_response patch_status(services& svc, net::request_context& ctx) {
                                {"from", from}, {"to", to}}});
         pgcoro::batch b;
         b.add(sql_set_status, id, to);
-        if (to == "cancelled") b.add(sql_return_stock, std::vector<pgcoro::uuid>{id});
+        if (to == "cancelled") {
+            b.add(sql_lock_returned_stock, std::vector<pgcoro::uuid>{id});
+            b.add(sql_return_stock, std::vector<pgcoro::uuid>{id});
+        }
         b.add(sql_get_order, id);
         auto out = co_await tx.execute_and_commit(std::move(b));
         co_return std::move(out.back().rows);
@@ -513,9 +519,9 @@ awaitable_response batch_status(services& svc, net::request_context& ctx) {
         if (u.status == "cancelled") cancelled.push_back(u.id);
     }
 
-    // Three statements whatever the batch size, in two round trips: lock all; then update
-    // all and return stock for all cancellations, with COMMIT. Transitions are checked
-    // here between the lock and the update.
+    // Four statements whatever the batch size, in two round trips: lock the orders; then
+    // update them all, lock the stock of the cancelled ones and return it, with COMMIT.
+    // Transitions are checked here between the lock and the update.
     auto op = svc.pool(ctx.worker).transact(locking_tx, [&](pgcoro::transaction& tx) -> asio::awaitable<void> {
         auto locked = co_await tx.query(sql_lock_orders, ids);
         std::map<pgcoro::uuid, std::string> current;
@@ -548,7 +554,10 @@ awaitable_response batch_status(services& svc, net::request_context& ctx) {
 
         pgcoro::batch b;
         b.add(sql_set_statuses, ids, targets);
-        if (!cancelled.empty()) b.add(sql_return_stock, cancelled);
+        if (!cancelled.empty()) {
+            b.add(sql_lock_returned_stock, cancelled);
+            b.add(sql_return_stock, cancelled);
+        }
         co_await tx.execute_and_commit(std::move(b));
     });
     co_await std::move(op);
