@@ -40,6 +40,8 @@ void apply(config& c, std::string_view key, std::string_view value) {
     else if (key == "IDLE_TIMEOUT_MS") c.http.idle_timeout = ms(parse_number(key, value, 1, 3600000));
     else if (key == "HEADER_TIMEOUT_MS") c.http.header_timeout = ms(parse_number(key, value, 1, 3600000));
     else if (key == "SHUTDOWN_GRACE_MS") c.http.shutdown_grace = ms(parse_number(key, value, 0, 3600000));
+    else if (key == "DRAIN_DELAY_MS") c.drain_delay = ms(parse_number(key, value, 0, 3600000));
+    else if (key == "SLOW_QUERY_MS") c.slow_query = ms(parse_number(key, value, 0, 3600000));
     else if (key == "PASSWORD_HASH_COST") {
         if (value != "interactive" && value != "moderate" && value != "min")
             throw std::invalid_argument("PASSWORD_HASH_COST: expected interactive, moderate or min, got '" +
@@ -58,7 +60,7 @@ void apply(config& c, std::string_view key, std::string_view value) {
 }
 
 constexpr const char* keys[] = {"PORT", "BIND_ADDRESS", "WORKERS", "DATABASE_URL", "DB_POOL_MAX", "DB_AUTO_PIPELINE", "DB_GROUP_READS", "DB_BATCH_LOOKUPS",
-                                "REQUEST_DEADLINE_MS", "IDLE_TIMEOUT_MS", "HEADER_TIMEOUT_MS", "SHUTDOWN_GRACE_MS",
+                                "REQUEST_DEADLINE_MS", "IDLE_TIMEOUT_MS", "HEADER_TIMEOUT_MS", "SHUTDOWN_GRACE_MS", "DRAIN_DELAY_MS", "SLOW_QUERY_MS",
                                 "MAX_CONNECTIONS", "ACCESS_LOG", "BATCH_SCHEDULING", "MAX_HEADER_BYTES", "MAX_BODY_BYTES", "PGCORO_TEST_ROUTES", "PASSWORD_HASH_COST"};
 
 }  // namespace
@@ -86,7 +88,11 @@ std::string usage() {
            "  REQUEST_DEADLINE_MS  per-request deadline (default 30000)\n"
            "  IDLE_TIMEOUT_MS      keep-alive idle timeout (default 60000)\n"
            "  HEADER_TIMEOUT_MS    time to receive a request's headers (default 10000)\n"
+           "  DRAIN_DELAY_MS       on SIGTERM, GET /health answers 503 \"draining\" and the server keeps\n"
+           "                       serving for this long before it stops accepting (default 0; behind a\n"
+           "                       load balancer: its health-check interval times its fall count)\n"
            "  SHUTDOWN_GRACE_MS    time in-flight requests get on SIGTERM (default 10000)\n"
+           "  SLOW_QUERY_MS        statements slower than this are counted and logged at warn (default 100; 0: off)\n"
            "  MAX_CONNECTIONS      open HTTP connections before accepting pauses (default 20000)\n"
            "  MAX_HEADER_BYTES     request line and headers; over it: 431 (default 16384)\n"
            "  MAX_BODY_BYTES       request body; over it: 413 (default 1048576)\n"
@@ -95,7 +101,7 @@ std::string usage() {
            "                       other work on wakeup, so each turn of a loop finds more ready\n"
            "                       (default 0; see README, Performance)\n"
            "  PASSWORD_HASH_COST   Argon2id cost: interactive (default), moderate, or min (tests, load tests)\n"
-           "  PGCORO_TEST_ROUTES   1: add /debug/sleep, /debug/hang and /debug/rendezvous (tests only)\n"
+           "  PGCORO_TEST_ROUTES   1: add /debug/sleep, /debug/db_sleep, /debug/hang and /debug/rendezvous (tests only)\n"
            "  PGCORO_LOG_LEVEL     debug | info | warn | error (default info; debug logs every request)\n"
            "\n"
            "  --help, --version\n";

@@ -2,6 +2,7 @@
 // command-line flags (flags win). Validated at start with clear messages.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <optional>
 #include <string>
@@ -18,6 +19,8 @@ struct config {
     bool group_reads = true;       // DB_GROUP_READS: read-only statements of a loop turn share a Sync
     bool batch_lookups = true;     // DB_BATCH_LOOKUPS: GET /users/{id}, /inventory/{id} of a loop turn share one statement
     std::string password_cost = "interactive";  // PASSWORD_HASH_COST: interactive | moderate | min
+    std::chrono::milliseconds slow_query{100};  // SLOW_QUERY_MS: slower statements are counted and logged (0: off)
+    std::chrono::milliseconds drain_delay{0};   // DRAIN_DELAY_MS: /health says "draining" this long before stopping
     bool test_routes = false;      // PGCORO_TEST_ROUTES: the /debug routes of app/test_routes.cpp (tests only)
     std::string command = "serve"; // serve | migrate | seed
     // seed only: how many rows of each kind (--users, --accounts, --products).

@@ -2,6 +2,8 @@
 // the domain's routes; stops gracefully on SIGINT/SIGTERM.
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <functional>
 #include <iostream>
 #include <sys/resource.h>
 #include <thread>
@@ -22,6 +24,7 @@
 #include "domain/accounts/transfers.hpp"
 #include "domain/common/services.hpp"
 #include "domain/health/health.hpp"
+#include "domain/health/probe.hpp"
 #include "domain/inventory/inventory.hpp"
 #include "domain/orders/orders.hpp"
 #include "domain/users/users.hpp"
@@ -104,7 +107,7 @@ int main(int argc, char** argv) {
         net::metrics metrics;  // before the server, which records into it
         app::register_database_metrics(metrics, svc);
         routes.add(net::http::verb::get, "/metrics", net::metrics_handler(metrics));
-        if (cfg->test_routes) app::register_test_routes(routes);
+        if (cfg->test_routes) app::register_test_routes(routes, svc);
 
         net::server server(cfg->http, routes, metrics);
         server.listen();
@@ -120,20 +123,43 @@ int main(int argc, char** argv) {
             po.acquire_timeout = std::chrono::seconds(2);
             po.auto_pipeline = cfg->auto_pipeline;
             po.connection.group_read_only = cfg->group_reads;
+            po.slow_after = cfg->slow_query;
+            // The statement's first line and its time: never its parameters.
+            po.on_slow_statement = [](const pgcoro::slow_statement& s) {
+                net::log::warn("slow statement ({}, {} ms): {}", s.kind,
+                               std::chrono::duration_cast<std::chrono::milliseconds>(s.duration).count(), s.name);
+            };
+            svc.probes.push_back(std::make_unique<domain::database_probe>(server.executor(i), po.connection));
             svc.pools.push_back(std::make_unique<pgcoro::pool>(server.executor(i), po));
             if (cfg->batch_lookups)
                 svc.batched.push_back({domain::make_user_lookup(*svc.pools.back()),
                                        domain::make_inventory_lookup(*svc.pools.back())});
         }
-        server.on_worker_stop = [&svc](std::size_t worker) { svc.pools.at(worker)->close(); };
+        server.on_worker_stop = [&svc](std::size_t worker) {
+            svc.pools.at(worker)->close();
+            svc.probes.at(worker)->close();
+        };
 
+        // SIGINT/SIGTERM: drain first (GET /health answers 503 "draining" while requests are
+        // still served, so a load balancer takes this instance out of rotation), then stop
+        // accepting and finish in-flight requests. A second signal skips the rest of the drain.
         boost::asio::io_context signals_ioc;
         boost::asio::signal_set signals(signals_ioc, SIGINT, SIGTERM);
-        signals.async_wait([&](boost::system::error_code ec, int sig) {
+        boost::asio::steady_timer drain(signals_ioc);
+        std::function<void(boost::system::error_code, int)> on_signal = [&](boost::system::error_code ec, int sig) {
             if (ec) return;
-            net::log::info("signal {}: shutting down", sig);
-            server.stop();
-        });
+            if (svc.draining.exchange(true)) {
+                net::log::info("signal {}: stopping now", sig);
+                drain.cancel();
+                server.stop();
+                return;
+            }
+            net::log::info("signal {}: draining for {} ms, then shutting down", sig, cfg->drain_delay.count());
+            drain.expires_after(cfg->drain_delay);
+            drain.async_wait([&](boost::system::error_code) { server.stop(); });
+            signals.async_wait(on_signal);
+        };
+        signals.async_wait(on_signal);
         std::thread signal_thread([&] { signals_ioc.run(); });
 
         server.on_running = [&] {
@@ -143,7 +169,8 @@ int main(int argc, char** argv) {
         server.run();
         signals_ioc.stop();
         signal_thread.join();
-        svc.pools.clear();  // before the server: their timers and sockets live on its event loops
+        svc.probes.clear();  // before the server: their timers and sockets live on its event loops
+        svc.pools.clear();
         net::log::info("stopped");
         return 0;
     } catch (const std::exception& e) {

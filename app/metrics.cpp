@@ -1,5 +1,8 @@
 #include "app/metrics.hpp"
 
+#include <cstdio>
+#include <utility>
+
 namespace app {
 
 void register_database_metrics(net::metrics& registry, const domain::services& svc) {
@@ -23,6 +26,9 @@ void register_database_metrics(net::metrics& registry, const domain::services& s
         counter("pgcoro_pool_acquires_total", "Connections handed out by the pools.", p.acquire_count);
         counter("pgcoro_pool_acquire_timeouts_total", "Acquires that gave up waiting for a connection.",
                 p.acquire_timeouts);
+        counter("pgcoro_pool_acquire_rejections_total",
+                "Of the acquire timeouts, those refused at once (queue full, or too long to wait in).",
+                p.acquire_rejections);
         counter("pgcoro_pool_acquire_wait_seconds_total", "Time acquirers spent waiting for a connection.",
                 std::chrono::duration<double>(p.acquire_wait).count());
         counter("pgcoro_pool_connects_total", "Database connections opened.", p.connects);
@@ -36,6 +42,33 @@ void register_database_metrics(net::metrics& registry, const domain::services& s
         counter("pgcoro_statement_seconds_total", "Their total time from the call to the answer, waits included.",
                 std::chrono::duration<double>(p.statement_time).count());
 
+        // Round trips to the database by kind: autocommit statements and batches, and
+        // each round trip of a transaction (COMMIT included); pool waits excluded.
+        const std::pair<const char*, const pgcoro::query_stats*> kinds[] = {
+            {"autocommit", &p.autocommit_queries}, {"transaction", &p.transaction_queries}};
+        family(out, "pgcoro_queries_total", "counter", "Round trips to the database, by kind.");
+        for (auto& [kind, q] : kinds) sample(out, "pgcoro_queries_total", label("kind", kind), q->count);
+        family(out, "pgcoro_queries_duration_seconds", "histogram",
+               "Time from sending a statement (or a transaction's round trip) to its last result.");
+        for (auto& [kind, q] : kinds) {
+            std::uint64_t cumulative = 0;
+            for (std::size_t b = 0; b <= pgcoro::query_stats::bounds.size(); ++b) {
+                cumulative += q->buckets[b];
+                char le[32];
+                if (b < pgcoro::query_stats::bounds.size())
+                    std::snprintf(le, sizeof le, "%g", pgcoro::query_stats::bounds[b]);
+                else
+                    std::snprintf(le, sizeof le, "+Inf");
+                sample(out, "pgcoro_queries_duration_seconds_bucket", label("kind", kind) + "," + label("le", le),
+                       cumulative);
+            }
+            sample(out, "pgcoro_queries_duration_seconds_sum", label("kind", kind),
+                   std::chrono::duration<double>(q->sum).count());
+            sample(out, "pgcoro_queries_duration_seconds_count", label("kind", kind), q->count);
+        }
+        family(out, "pgcoro_slow_queries_total", "counter", "Round trips slower than SLOW_QUERY_MS, by kind.");
+        for (auto& [kind, q] : kinds) sample(out, "pgcoro_slow_queries_total", label("kind", kind), q->slow);
+
         auto t = svc.tx_stats();
         counter("pgcoro_transaction_attempts_total", "Transaction bodies run, retries included.", t.attempts);
         counter("pgcoro_transaction_commits_total", "Transactions committed.", t.commits);
@@ -43,6 +76,9 @@ void register_database_metrics(net::metrics& registry, const domain::services& s
         sample(out, "pgcoro_transaction_retries_total", label("cause", "serialization"), t.retries_serialization);
         sample(out, "pgcoro_transaction_retries_total", label("cause", "deadlock"), t.retries_deadlock);
         sample(out, "pgcoro_transaction_retries_total", label("cause", "connection"), t.retries_connection);
+        counter("pgcoro_transaction_ran_alone_total",
+                "Attempts run alone in their pool after repeated conflicts (fairness to old transactions).",
+                t.ran_alone);
         counter("pgcoro_transaction_retries_exhausted_total", "Transactions that failed after their retry budget.",
                 t.exhausted);
         counter("pgcoro_transaction_unknown_outcomes_total",

@@ -1,5 +1,9 @@
 #include "app/test_routes.hpp"
 
+#include <pgcoro/transaction.hpp>
+
+#include "domain/common/errors.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -19,13 +23,39 @@ namespace asio = boost::asio;
 using net::http::status;
 using net::http::verb;
 
-void register_test_routes(net::router& routes) {
+namespace {
+long long sleep_ms(const net::request_context& ctx) {
+    auto text = ctx.query_param("ms").value_or("0");
+    long long ms = -1;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), ms);
+    if (ec != std::errc{} || end != text.data() + text.size() || ms < 0 || ms > 600000)
+        throw net::http_error(status::bad_request, "VALIDATION_FAILED", "ms must be a whole number from 0 to 600000");
+    return ms;
+}
+}  // namespace
+
+void register_test_routes(net::router& routes, domain::services& svc) {
+    // SELECT pg_sleep(ms / 1000) through the worker's pool, with `tag` as a parameter the
+    // slow-statement log must not show; tx=1 runs it in a transaction, which holds a
+    // connection of its own for the whole time (how tests fill the pool).
+    domain::route(routes, verb::get, "/debug/db_sleep", svc,
+                  [](domain::services& svc, net::request_context& ctx) -> asio::awaitable<net::response> {
+                      auto ms = sleep_ms(ctx);
+                      std::string tag(ctx.query_param("tag").value_or(""));
+                      const std::string sql = "SELECT pg_sleep($1::float8 / 1000), $2::text";
+                      auto& pool = svc.pool(ctx.worker);
+                      if (ctx.query_param("tx").value_or("0") == "1") {
+                          auto op = pool.transact([&](pgcoro::transaction& tx) -> asio::awaitable<void> {
+                              co_await tx.query(sql, static_cast<double>(ms), tag);
+                          });
+                          co_await std::move(op);
+                      } else {
+                          co_await pool.query(sql, static_cast<double>(ms), tag);
+                      }
+                      co_return net::json_data(status::ok, boost::json::object{{"slept_ms", ms}});
+                  });
     routes.add(verb::get, "/debug/sleep", [](net::request_context& ctx) -> asio::awaitable<net::response> {
-        auto text = ctx.query_param("ms").value_or("0");
-        long long ms = -1;
-        auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), ms);
-        if (ec != std::errc{} || end != text.data() + text.size() || ms < 0 || ms > 600000)
-            throw net::http_error(status::bad_request, "VALIDATION_FAILED", "ms must be a whole number from 0 to 600000");
+        auto ms = sleep_ms(ctx);
         auto ex = co_await asio::this_coro::executor;
         asio::steady_timer timer(ex, std::chrono::milliseconds(ms));
         co_await timer.async_wait(asio::use_awaitable);

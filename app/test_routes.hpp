@@ -3,6 +3,7 @@
 // test needs, without a database.
 #pragma once
 
+#include "domain/common/services.hpp"
 #include "net/router.hpp"
 
 namespace app {
@@ -13,6 +14,6 @@ namespace app {
 // GET|POST /debug/rendezvous?key=K&n=N  answers 200 {"data":{"met":N}} once N requests
 //                        for K are in flight on one worker; until then it waits (only
 //                        the deadline ends it). Shows which requests run concurrently.
-void register_test_routes(net::router& routes);
+void register_test_routes(net::router& routes, domain::services& svc);
 
 }  // namespace app

@@ -1,5 +1,7 @@
 #include "domain/common/services.hpp"
 
+#include "domain/health/probe.hpp"
+
 namespace domain {
 
 namespace {
@@ -21,6 +23,9 @@ boost::asio::awaitable<std::optional<pgcoro::found_row>> services::find_by_id(
     return find_alone(pool(worker), sql, id);
 }
 
+services::services() = default;
+services::~services() = default;
+
 pgcoro::pool_stats services::pool_stats() const {
     pgcoro::pool_stats sum;
     for (auto& p : pools) {
@@ -38,6 +43,11 @@ pgcoro::pool_stats services::pool_stats() const {
         sum.statements += s.statements;
         sum.statement_errors += s.statement_errors;
         sum.statement_time += s.statement_time;
+        sum.acquire_rejections += s.acquire_rejections;
+        sum.autocommit_queries += s.autocommit_queries;
+        sum.transaction_queries += s.transaction_queries;
+        sum.last_answer = std::max(sum.last_answer, s.last_answer);
+        sum.last_failure = std::max(sum.last_failure, s.last_failure);
     }
     return sum;
 }
@@ -51,6 +61,7 @@ pgcoro::transaction_stats services::tx_stats() const {
         sum.retries_serialization += s.retries_serialization;
         sum.retries_deadlock += s.retries_deadlock;
         sum.retries_connection += s.retries_connection;
+        sum.ran_alone += s.ran_alone;
         sum.exhausted += s.exhausted;
         sum.unknown_outcomes += s.unknown_outcomes;
     }

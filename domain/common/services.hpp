@@ -2,6 +2,7 @@
 // (each bound to that worker's event loop, so a request's queries stay on its thread).
 #pragma once
 
+#include <atomic>
 #include <boost/asio/thread_pool.hpp>
 #include <cstddef>
 #include <memory>
@@ -14,7 +15,12 @@
 
 namespace domain {
 
+class database_probe;
+
 struct services {
+    services();
+    ~services();
+
     std::vector<std::unique_ptr<pgcoro::pool>> pools;  // indexed by worker
     // Lookups by key of one loop turn merged into one statement (pgcoro::lookup_batcher),
     // one set per worker; empty when DB_BATCH_LOOKUPS=0. Declared after the pools:
@@ -31,6 +37,11 @@ struct services {
         std::size_t worker, std::unique_ptr<pgcoro::lookup_batcher> lookups::*which, const std::string& sql,
         const pgcoro::uuid& id);
 
+    // GET /health's own database connection, one per worker (see domain/health).
+    std::vector<std::unique_ptr<database_probe>> probes;
+    // Set when a shutdown begins: GET /health answers 503 "draining" from then on.
+    std::atomic<bool> draining{false};
+
     // Blocking work (password hashing) runs here, never on an event loop.
     boost::asio::thread_pool blocking{2};
 
@@ -40,7 +51,7 @@ struct services {
 
     pgcoro::pool& pool(std::size_t worker) { return *pools.at(worker); }
 
-    // The sum over all shards; safe from any thread.
+    // The sum over all shards (last_answer, last_failure: the latest); safe from any thread.
     pgcoro::pool_stats pool_stats() const;
     pgcoro::transaction_stats tx_stats() const;
 };

@@ -300,6 +300,11 @@ void connection_impl::finish(pending& p) {
 }
 
 void connection_impl::fail_all(const error& e) {
+    if (!broken && on_broken) {
+        auto tell = std::move(on_broken);
+        on_broken = nullptr;
+        tell();
+    }
     broken = true;
     auto q = std::move(queue);
     queue.clear();

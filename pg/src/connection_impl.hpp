@@ -8,6 +8,7 @@
 #include <chrono>
 #include <deque>
 #include <exception>
+#include <functional>
 #include <list>
 #include <memory>
 #include <optional>
@@ -94,6 +95,9 @@ struct connection_impl : std::enable_shared_from_this<connection_impl> {
     bool in_script = false;
     bool group_open = false;  // read-only requests are being gathered under one Sync
     std::chrono::steady_clock::time_point created = std::chrono::steady_clock::now();
+    // Called once when the connection breaks (not when close() is asked for after the
+    // pool cleared it): how a pool learns at once that its server went away.
+    std::function<void()> on_broken;
 
     // LRU of prepared statements: most recently used at the front.
     std::list<std::shared_ptr<prepared>> lru;

@@ -4,6 +4,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <algorithm>
 
+#include "connection_impl.hpp"
 #include "pool_impl.hpp"
 
 namespace pgcoro {
@@ -54,6 +55,9 @@ asio::awaitable<std::shared_ptr<pool_entry>> pool_impl::open_entry(bool exclusiv
     auto now = clock::now();
     auto e = std::make_shared<pool_entry>();
     e->conn = std::move(c);
+    e->conn.impl()->on_broken = [weak = weak_from_this()] {
+        if (auto pool = weak.lock()) pool->note_failure();
+    };
     e->created = e->last_used = now;
     // Up to 10% jitter so connections opened together do not all expire together.
     auto life = opts.max_lifetime.count();
@@ -360,6 +364,7 @@ void pool_impl::drop(const std::shared_ptr<pool_entry>& e) {
     auto it = std::find(entries.begin(), entries.end(), e);
     if (it == entries.end()) return;
     if (!e->conn.is_open()) note_failure();  // it broke (rather than being retired)
+    if (auto* impl = e->conn.impl()) impl->on_broken = nullptr;  // closed on purpose: not a failure
     e->conn.close();
     entries.erase(it);
     wake_one();
