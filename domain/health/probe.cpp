@@ -18,7 +18,9 @@ database_probe::database_probe(asio::any_io_executor ex, pgcoro::connect_options
 
 asio::awaitable<database_probe::outcome> database_probe::check(std::chrono::milliseconds limit) {
     const auto asked = clock_type::now();
-    if (last_ && asked - last_at_ < std::chrono::milliseconds(250)) co_return *last_;
+    // A recent answer stands only while its connection does: a database that went away
+    // since must be reported at once.
+    if (last_ && conn_.is_open() && asked - last_at_ < std::chrono::milliseconds(250)) co_return *last_;
     if (running_) {
         asio::steady_timer signal(ex_, limit);
         waiting_.push_back(&signal);

@@ -26,7 +26,8 @@ public:
 
     // SELECT 1 on the probe's connection, opened (again) when needed; down once `limit`
     // passes. Concurrent calls share one probe, and an answer younger than 250 ms is
-    // reused: a burst of health checks costs the database one round trip.
+    // reused while the connection stays open: a burst of health checks costs the
+    // database one round trip.
     boost::asio::awaitable<outcome> check(std::chrono::milliseconds limit);
 
     // The last probe's answer, if any.
