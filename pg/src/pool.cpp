@@ -73,6 +73,7 @@ asio::awaitable<std::shared_ptr<pool_entry>> pool_impl::acquire_entry() {
     auto self = shared_from_this();
     const auto start = clock::now();
     ++acquire_count;
+    bool queued_before = false;
     for (;;) {
         if (closed) throw error(errc::pool_closed, "the connection pool is closed");
         auto now = clock::now();
@@ -118,7 +119,10 @@ asio::awaitable<std::shared_ptr<pool_entry>> pool_impl::acquire_entry() {
             e->held_since = clock::now();
             co_return e;
         }
-        auto handed = co_await wait_in(waiters, start);
+        // Judged hopeless only when it first queues: one woken to look again has waited
+        // its turn already.
+        auto handed = co_await wait_in(waiters, start, /*judge=*/!queued_before);
+        queued_before = true;
         if (handed) {
             record_wait(start);
             handed->held_since = clock::now();
@@ -254,13 +258,14 @@ void pool_impl::leave_gate_check() {
     }
 }
 
-asio::awaitable<std::shared_ptr<pool_entry>> pool_impl::wait_in(std::deque<waiter*>& queue, clock::time_point start) {
+asio::awaitable<std::shared_ptr<pool_entry>> pool_impl::wait_in(std::deque<waiter*>& queue, clock::time_point start,
+                                                                bool judge) {
     if (waiters.size() + shared_waiters.size() >= opts.max_waiters) {
         ++acquire_timeouts;
         ++acquire_rejections;
         throw error(errc::pool_timeout, "too many callers waiting for a connection");
     }
-    if (&queue == &waiters && hopeless_wait()) {
+    if (judge && &queue == &waiters && hopeless_wait()) {
         ++acquire_timeouts;
         ++acquire_rejections;
         throw error(errc::pool_timeout, "the connection pool is saturated: a connection would not come free in time");
@@ -308,7 +313,7 @@ asio::awaitable<std::shared_ptr<pool_entry>> pool_impl::wait_for_room() {
             ++e->reserved;
             co_return e;
         }
-        auto handed = co_await wait_in(shared_waiters, start);
+        auto handed = co_await wait_in(shared_waiters, start, false);
         if (!handed) continue;
         if (handed->conn.is_open() && !closed) {
             record_wait(start);
@@ -332,7 +337,10 @@ void pool_impl::hand_room(const std::shared_ptr<pool_entry>& e) {
 void pool_impl::release(const std::shared_ptr<pool_entry>& e, bool discard) {
     e->last_used = clock::now();
     if (e->exclusive) {
-        auto held = std::chrono::duration_cast<std::chrono::nanoseconds>(e->last_used - e->held_since);
+        // One long hold (a transaction waiting on a lock for seconds) must not make the
+        // pool refuse everyone for a while: a sample counts for at most twice the
+        // acquire timeout.
+        auto held = std::min<std::chrono::nanoseconds>(e->last_used - e->held_since, 2 * opts.acquire_timeout);
         typical_hold = typical_hold.count() == 0 ? held : (typical_hold * 7 + held) / 8;
     }
     e->exclusive = false;

@@ -78,8 +78,9 @@ struct pool_impl : std::enable_shared_from_this<pool_impl> {
     // Queues the caller in `queue` (waiters or shared_waiters) until it is handed a
     // connection (returned), woken to look again (nullptr), or acquire_timeout after
     // `start` passes (pool_timeout, the wait recorded) or it is cancelled (cancelled).
+    // `judge`: refuse at once when the wait looks hopeless (pool_options::reject_hopeless_waits).
     asio::awaitable<std::shared_ptr<pool_entry>> wait_in(std::deque<waiter*>& queue,
-                                                         std::chrono::steady_clock::time_point start);
+                                                         std::chrono::steady_clock::time_point start, bool judge);
     // Adds the time since `start` to the acquire wait total (pool_stats::acquire_wait).
     void record_wait(std::chrono::steady_clock::time_point start);
     // Hands the free pipeline slots of `e` to queued statements.

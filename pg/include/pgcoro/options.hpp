@@ -78,8 +78,8 @@ struct transaction_options {
     std::chrono::milliseconds backoff_base = 5ms;
     std::chrono::milliseconds backoff_cap = 250ms;
     std::chrono::milliseconds deadline = 10s;  // overall, across attempts
-    // Fairness under contention: once an attempt has failed this many times, the next
-    // ones run alone in their pool: no younger transaction of the pool starts until it
+    // Fairness under contention: once a transaction has lost this many attempts to
+    // conflicts (40001, 40P01), its next ones run alone in their pool: no younger transaction of the pool starts until it
     // ends, and it starts once those already running have ended. Old transactions then
     // finish instead of losing every race to new ones. 0: never. (Transactions of other
     // pools or processes are not held back.)
