@@ -231,6 +231,9 @@ asio::awaitable<void> pool::run_transaction(const transaction_options& o,
         if (!held || !held->is_open()) {
             if (held) held.discard();
             held = co_await acquire();
+            // A fresh connection has no transaction to restart at its savepoint (the old
+            // one broke during the backoff): it begins anew.
+            restart_in_place = false;
         }
         transaction tx(*held, o);
         tx.pool_ = impl.get();

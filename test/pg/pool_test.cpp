@@ -38,8 +38,14 @@ BOOST_AUTO_TEST_CASE(thousand_coroutines_through_eight_connections) {
             asio::co_spawn(
                 ioc,
                 [&, i]() -> asio::awaitable<void> {
-                    auto r = co_await p.query("SELECT $1::int * 2", i);
-                    if (r.scalar<int>() == i * 2) ++ok;
+                    // Counted done whatever happens: a failing query must fail the test,
+                    // not leave it waiting forever.
+                    try {
+                        auto r = co_await p.query("SELECT $1::int * 2", i);
+                        if (r.scalar<int>() == i * 2) ++ok;
+                    } catch (const std::exception& e) {
+                        BOOST_ERROR("query " << i << " failed: " << e.what());
+                    }
                     ++done;
                 },
                 asio::detached);
@@ -64,10 +70,14 @@ BOOST_AUTO_TEST_CASE(two_hundred_acquirers_never_exceed_max_and_are_served_in_or
             asio::co_spawn(
                 ioc,
                 [&, i]() -> asio::awaitable<void> {
-                    auto c = co_await p.acquire();
-                    order.push_back(i);
-                    co_await c->query("SELECT pg_sleep(0.005)");
-                    ++done;
+                    try {
+                        auto c = co_await p.acquire();
+                        order.push_back(i);
+                        co_await c->query("SELECT pg_sleep(0.005)");
+                    } catch (const std::exception& e) {
+                        BOOST_ERROR("acquirer " << i << " failed: " << e.what());
+                    }
+                    ++done;  // whatever happened: the loop below must end
                 },
                 asio::detached);
         }

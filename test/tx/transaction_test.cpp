@@ -367,6 +367,38 @@ BOOST_AUTO_TEST_CASE(cockroach_savepoint_protocol_commits) {
     }());
 }
 
+BOOST_AUTO_TEST_CASE(cockroach_restart_on_a_connection_that_broke_begins_anew) {
+    // A restart in place (ROLLBACK TO SAVEPOINT cockroach_restart) needs the transaction
+    // it restarts. When the connection breaks during the backoff, the retry runs on a
+    // fresh connection, where it must BEGIN again rather than roll back to a savepoint
+    // that does not exist there (25P01, which would end the transaction as a failure).
+    asio::io_context ioc;
+    run(ioc, [&]() -> asio::awaitable<void> {
+        pool p(ioc.get_executor(), popts(2));
+        pool killer(ioc.get_executor(), popts(1));
+        co_await p.query("DROP TABLE IF EXISTS tx_crdb_broken");
+        co_await p.query("CREATE TABLE tx_crdb_broken (v int)");
+        transaction_options o;
+        o.cockroach_savepoint = true;
+        o.backoff_base = o.backoff_cap = std::chrono::milliseconds(200);  // time for the break to be seen
+        std::vector<int> pids;
+        co_await p.transact(o, [&](transaction& tx) -> asio::awaitable<void> {
+            co_await tx.query("INSERT INTO tx_crdb_broken VALUES ($1)", tx.attempt());
+            pids.push_back(tx.conn().backend_pid());
+            if (tx.attempt() == 1) {
+                co_await killer.query("SELECT pg_terminate_backend($1)", tx.conn().backend_pid());
+                diagnostics d;
+                d.sqlstate = "40001";
+                throw error(errc::sql, "simulated restart", d);
+            }
+        });
+        BOOST_TEST_REQUIRE(pids.size() >= 2u);
+        BOOST_TEST(pids.front() != pids.back());  // the retry ran on another connection
+        auto stored = co_await p.query("SELECT array_agg(v ORDER BY v)::text FROM tx_crdb_broken");
+        BOOST_TEST(stored.scalar<std::string>() == "{" + std::to_string(pids.size()) + "}");  // only the last attempt's row
+    }());
+}
+
 BOOST_AUTO_TEST_CASE(read_only_transaction_refuses_writes) {
     asio::io_context ioc;
     run(ioc, [&]() -> asio::awaitable<void> {
