@@ -28,34 +28,7 @@ asio::thread_pool& blocking_pool() {
     return pool;
 }
 
-std::string field(const PGresult* r, int code) {
-    const char* v = PQresultErrorField(r, code);
-    return v ? std::string(v) : std::string();
-}
-
-std::string trimmed(const char* s) {
-    std::string m = s ? s : "";
-    while (!m.empty() && (m.back() == '\n' || m.back() == ' ')) m.pop_back();
-    return m;
-}
-
 }  // namespace
-
-error error_from_result(const PGresult* r) {
-    diagnostics d;
-    d.sqlstate = field(r, PG_DIAG_SQLSTATE);
-    d.severity = field(r, PG_DIAG_SEVERITY_NONLOCALIZED);
-    d.message = field(r, PG_DIAG_MESSAGE_PRIMARY);
-    d.detail = field(r, PG_DIAG_MESSAGE_DETAIL);
-    d.hint = field(r, PG_DIAG_MESSAGE_HINT);
-    d.constraint = field(r, PG_DIAG_CONSTRAINT_NAME);
-    d.table = field(r, PG_DIAG_TABLE_NAME);
-    d.column = field(r, PG_DIAG_COLUMN_NAME);
-    d.routine = field(r, PG_DIAG_SOURCE_FUNCTION);
-    if (d.message.empty()) d.message = trimmed(PQresultErrorMessage(r));
-    std::string what = d.sqlstate.empty() ? d.message : d.sqlstate + ": " + d.message;
-    return error(errc::sql, std::move(what), std::move(d));
-}
 
 connection_impl::connection_impl(asio::any_io_executor e, connect_options o)
     : ex(std::move(e)), options(std::move(o)), socket(ex) {}
@@ -356,56 +329,6 @@ void connection_impl::attach(std::shared_ptr<pending> p, request_handler handler
         });
     }
     queue.push_back(std::move(p));
-}
-
-void connection_impl::forget(const std::shared_ptr<prepared>& entry) {
-    auto c = cache.find(entry->key);
-    if (c != cache.end() && *c->second == entry) {
-        lru.erase(c->second);
-        cache.erase(c);
-    }
-}
-
-namespace {
-// Transaction control and one-off names (savepoints) are not worth a cache slot, and
-// must not be prepared ahead: a Parse is refused inside a failed transaction.
-bool cacheable(std::string_view sql) {
-    while (!sql.empty() && (sql.front() == ' ' || sql.front() == '\n' || sql.front() == '\t')) sql.remove_prefix(1);
-    for (std::string_view kw : {"BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE", "START", "END", "ABORT",
-                                "DEALLOCATE", "SET", "RESET", "PREPARE", "LISTEN", "UNLISTEN"}) {
-        if (sql.size() >= kw.size() &&
-            std::equal(kw.begin(), kw.end(), sql.begin(), [](char a, char b) { return a == std::toupper(b); }) &&
-            (sql.size() == kw.size() || !std::isalnum(static_cast<unsigned char>(sql[kw.size()]))))
-            return false;
-    }
-    return true;
-}
-}  // namespace
-
-std::shared_ptr<prepared> connection_impl::prepare_cached(const statement& s,
-                                                          std::vector<std::shared_ptr<prepared>>& evicted,
-                                                          bool& fresh) {
-    std::string key = s.sql;
-    key.push_back('\0');
-    for (auto& prm : s.params) key += std::to_string(prm.type) + ",";
-    auto it = cache.find(key);
-    if (it != cache.end()) {
-        lru.splice(lru.begin(), lru, it->second);
-        fresh = false;
-        return *it->second;
-    }
-    auto entry = std::make_shared<prepared>();
-    entry->key = key;
-    entry->name = "pgcoro_" + std::to_string(next_statement_id++);
-    lru.push_front(entry);
-    cache.emplace(std::move(key), lru.begin());
-    while (lru.size() > options.statement_cache_capacity) {
-        evicted.push_back(lru.back());
-        cache.erase(lru.back()->key);
-        lru.pop_back();
-    }
-    fresh = true;
-    return entry;
 }
 
 void connection_impl::submit(std::vector<statement> statements, request_handler handler) {

@@ -13,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -105,6 +106,8 @@ struct connection_impl : std::enable_shared_from_this<connection_impl> {
     std::size_t next_statement_id = 0;
 };
 
-error error_from_result(const PGresult* r);
+error error_from_result(const PGresult* r);     // server_error.cpp
+std::string trimmed(const char* message);        // server_error.cpp: without the trailing newline
+bool cacheable(std::string_view sql);            // statement_cache.cpp: worth a named prepared statement?
 
 }  // namespace pgcoro::detail

@@ -144,120 +144,6 @@ bool pool_impl::hopeless_wait() const {
     return expected > opts.acquire_timeout;
 }
 
-namespace {
-std::int64_t now_ns() noexcept {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(clock::now().time_since_epoch()).count();
-}
-
-}  // namespace
-
-statement_name::statement_name(std::span<const statement> statements) {
-    if (statements.empty()) return;
-    const statement* pick = &statements.back();
-    for (auto& st : statements) {
-        std::string_view sql = st.sql;
-        if (sql.starts_with("BEGIN") || sql.starts_with("SAVEPOINT") || sql.starts_with("RELEASE") ||
-            sql.starts_with("ROLLBACK TO") || sql.starts_with("SELECT set_config"))
-            continue;
-        pick = &st;
-        break;
-    }
-    std::string_view sql = pick->sql;
-    auto first = sql.find_first_not_of(" \t\r\n");
-    if (first == std::string_view::npos) return;
-    sql.remove_prefix(first);
-    sql = sql.substr(0, std::min(sql.find('\n'), text.size()));
-    while (!sql.empty() && (sql.back() == ' ' || sql.back() == '\r' || sql.back() == '\t')) sql.remove_suffix(1);
-    std::copy(sql.begin(), sql.end(), text.begin());
-    size = sql.size();
-}
-
-void atomic_query_stats::record(std::chrono::nanoseconds d, bool slow_one) noexcept {
-    double seconds = std::chrono::duration<double>(d).count();
-    std::size_t b = 0;
-    while (b < query_stats::bounds.size() && seconds > query_stats::bounds[b]) ++b;
-    buckets[b].fetch_add(1, std::memory_order_relaxed);
-    count.fetch_add(1, std::memory_order_relaxed);
-    sum_ns.fetch_add(static_cast<std::uint64_t>(d.count()), std::memory_order_relaxed);
-    if (slow_one) slow.fetch_add(1, std::memory_order_relaxed);
-}
-
-query_stats atomic_query_stats::snapshot() const noexcept {
-    query_stats q;
-    for (std::size_t b = 0; b < buckets.size(); ++b) q.buckets[b] = buckets[b].load(std::memory_order_relaxed);
-    q.count = count.load(std::memory_order_relaxed);
-    q.sum = std::chrono::nanoseconds(sum_ns.load(std::memory_order_relaxed));
-    q.slow = slow.load(std::memory_order_relaxed);
-    return q;
-}
-
-void pool_impl::note_answer() noexcept { last_answer_ns.store(now_ns(), std::memory_order_relaxed); }
-void pool_impl::note_failure() noexcept { last_failure_ns.store(now_ns(), std::memory_order_relaxed); }
-
-void pool_impl::observe(bool in_transaction, std::chrono::nanoseconds d, const statement_name& name) {
-    bool slow = opts.slow_after.count() > 0 && d >= opts.slow_after;
-    (in_transaction ? transaction_queries : autocommit_queries).record(d, slow);
-    if (slow && opts.on_slow_statement) {
-        try {
-            opts.on_slow_statement(slow_statement{in_transaction ? "transaction" : "autocommit", name.view(), d});
-        } catch (...) {
-            // A failing logger must not fail the statement.
-        }
-    }
-}
-
-// --- the transaction gate
-
-asio::awaitable<void> pool_impl::enter_gate(bool alone, clock::time_point deadline) {
-    auto self = shared_from_this();
-    if (alone ? (gate.running == 0 && !gate.alone && gate.alone_waiters.empty())
-              : (!gate.alone && gate.alone_waiters.empty())) {
-        if (alone) gate.alone = true;
-        else ++gate.running;
-        co_return;
-    }
-    auto& queue = alone ? gate.alone_waiters : gate.waiters;
-    waiter w(ex);
-    w.timer.expires_at(deadline);
-    queue.push_back(&w);
-    boost::system::error_code ec;
-    co_await w.timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-    if (w.woken) co_return;  // leave_gate() let it in (and counted it)
-    if (auto it = std::find(queue.begin(), queue.end(), &w); it != queue.end()) queue.erase(it);
-    // A lone waiter that gave up may have been what held the others back.
-    if (alone) leave_gate_check();
-    if (!ec) throw error(errc::pool_timeout, "a transaction waited too long for its turn");
-    throw error(errc::cancelled, "transaction cancelled while waiting for its turn");
-}
-
-void pool_impl::leave_gate(bool alone) {
-    if (alone) gate.alone = false;
-    else --gate.running;
-    leave_gate_check();
-}
-
-// Lets in whoever may go now: the first lone waiter once nothing runs, else everyone
-// waiting to run together, when no lone one is waiting.
-void pool_impl::leave_gate_check() {
-    if (gate.alone) return;
-    if (!gate.alone_waiters.empty()) {
-        if (gate.running > 0) return;
-        waiter* w = gate.alone_waiters.front();
-        gate.alone_waiters.pop_front();
-        gate.alone = true;
-        w->woken = true;
-        w->timer.cancel();
-        return;
-    }
-    while (!gate.waiters.empty()) {
-        waiter* w = gate.waiters.front();
-        gate.waiters.pop_front();
-        ++gate.running;
-        w->woken = true;
-        w->timer.cancel();
-    }
-}
-
 asio::awaitable<std::shared_ptr<pool_entry>> pool_impl::wait_in(std::deque<waiter*>& queue, clock::time_point start,
                                                                 bool judge) {
     if (waiters.size() + shared_waiters.size() >= opts.max_waiters) {
@@ -438,16 +324,6 @@ asio::awaitable<void> pool_impl::maintain() {
 
 }  // namespace detail
 
-// --- query_stats
-
-query_stats& query_stats::operator+=(const query_stats& o) {
-    for (std::size_t b = 0; b < buckets.size(); ++b) buckets[b] += o.buckets[b];
-    count += o.count;
-    sum += o.sum;
-    slow += o.slow;
-    return *this;
-}
-
 // --- pooled_connection
 
 pooled_connection::pooled_connection(std::shared_ptr<detail::pool_impl> pool, std::shared_ptr<detail::pool_entry> entry)
@@ -520,26 +396,22 @@ asio::awaitable<T> on_shared(std::shared_ptr<detail::pool_impl> impl, Run run, d
     co_return out;
 }
 
-// Runs `run` on `c` for run_shared: timed, and what it says of the server noted.
+// Runs `run` on `c` for run_shared, and tells the pool how the round trip went.
 template <typename T, typename Run>
 asio::awaitable<T> timed(detail::pool_impl& impl, Run& run, connection& c, const detail::statement_name& name) {
     const auto sent = std::chrono::steady_clock::now();
-    struct observed {
-        detail::pool_impl& impl;
-        const detail::statement_name& name;
-        std::chrono::steady_clock::time_point sent;
-        ~observed() { impl.observe(false, std::chrono::steady_clock::now() - sent, name); }
-    } on_exit{impl, name, sent};
+    std::exception_ptr failure;
+    std::optional<T> out;
     try {
         auto pending = run(c);
         impl.update_gauges();
-        auto out = co_await std::move(pending);
-        impl.note_answer();
-        co_return out;
-    } catch (const error& err) {
-        if (err.kind() == errc::sql) impl.note_answer();  // the server did answer
-        throw;
+        out.emplace(co_await std::move(pending));
+    } catch (...) {
+        failure = std::current_exception();
     }
+    impl.round_trip_done(false, sent, name, failure);
+    if (failure) std::rethrow_exception(failure);
+    co_return std::move(*out);
 }
 
 template <typename T, typename Run>

@@ -99,9 +99,11 @@ struct pool_impl : std::enable_shared_from_this<pool_impl> {
     // The server answered / a connection failed (pool_stats::last_answer, last_failure).
     void note_answer() noexcept;
     void note_failure() noexcept;
-    // One round trip (autocommit, or of a transaction) took `d`: counted, and reported
-    // when slow under `name`.
-    void observe(bool in_transaction, std::chrono::nanoseconds d, const statement_name& name);
+    // One round trip (autocommit, or of a transaction) sent at `sent` ended, `failure`
+    // what it threw if anything: counted, reported when slow under `name`, and noted as
+    // an answer unless it failed other than with a server error.
+    void round_trip_done(bool in_transaction, std::chrono::steady_clock::time_point sent, const statement_name& name,
+                         const std::exception_ptr& failure);
 
     // The transaction gate: enter before an attempt (alone or not), leave after it.
     // Throws pool_timeout past `deadline`, cancelled when cancelled.

@@ -39,15 +39,16 @@ asio::awaitable<std::vector<outcome>> transaction::round_trip(batch b) {
     if (!pool_) co_return co_await conn_.execute(std::move(b));
     detail::statement_name name(b.statements);
     const auto sent = std::chrono::steady_clock::now();
+    std::exception_ptr failure;
+    std::vector<outcome> out;
     try {
-        auto out = co_await conn_.execute(std::move(b));
-        pool_->note_answer();
-        pool_->observe(true, std::chrono::steady_clock::now() - sent, name);
-        co_return out;
+        out = co_await conn_.execute(std::move(b));
     } catch (...) {
-        pool_->observe(true, std::chrono::steady_clock::now() - sent, name);
-        throw;
+        failure = std::current_exception();
     }
+    pool_->round_trip_done(true, sent, name, failure);
+    if (failure) std::rethrow_exception(failure);
+    co_return out;
 }
 
 void transaction::restart_at_savepoint() {
