@@ -1,5 +1,6 @@
 #include "app/config.hpp"
 
+#include <boost/asio/ip/address.hpp>
 #include <charconv>
 #include <cstdlib>
 #include <iostream>
@@ -55,25 +56,61 @@ void apply(config& c, std::string_view key, std::string_view value) {
     else if (key == "MAX_HEADER_BYTES") c.http.header_limit = static_cast<std::size_t>(parse_number(key, value, 1024, 1 << 20));
     else if (key == "MAX_BODY_BYTES") c.http.body_limit = static_cast<std::size_t>(parse_number(key, value, 0, 1LL << 30));
     else if (key == "PGCORO_TEST_ROUTES") c.test_routes = parse_bool(key, value);
+    else if (key == "AUTH") {
+        if (value != "required" && value != "off")
+            throw std::invalid_argument("AUTH: expected required or off, got '" + std::string(value) + "'");
+        c.auth.required = value == "required";
+    } else if (key == "SESSION_IDLE_S") c.auth.idle = std::chrono::seconds(parse_number(key, value, 1, 31536000));
+    else if (key == "SESSION_MAX_S") c.auth.max = std::chrono::seconds(parse_number(key, value, 1, 31536000));
+    else if (key == "SESSION_CACHE_MS") c.auth.cache = ms(parse_number(key, value, 0, 5000));
+    else if (key == "TRUSTED_PROXIES") c.auth.trusted_proxies = value;
+    else if (key == "HASH_QUEUE_MAX") c.auth.hash_queue = static_cast<int>(parse_number(key, value, 1, 100000));
+    else if (key == "BOOTSTRAP_OPERATOR_EMAIL") c.auth.operator_email = value;
+    else if (key == "BOOTSTRAP_OPERATOR_PASSWORD") c.auth.operator_password = value;
     else if (key == "MAX_CONNECTIONS") c.http.max_connections = static_cast<std::size_t>(parse_number(key, value, 1, 10000000));
     else throw std::invalid_argument("unknown setting " + std::string(key));
 }
 
 constexpr const char* keys[] = {"PORT", "BIND_ADDRESS", "WORKERS", "DATABASE_URL", "DB_POOL_MAX", "DB_AUTO_PIPELINE", "DB_GROUP_READS", "DB_BATCH_LOOKUPS",
                                 "REQUEST_DEADLINE_MS", "IDLE_TIMEOUT_MS", "HEADER_TIMEOUT_MS", "SHUTDOWN_GRACE_MS", "DRAIN_DELAY_MS", "SLOW_QUERY_MS",
-                                "MAX_CONNECTIONS", "ACCESS_LOG", "BATCH_SCHEDULING", "MAX_HEADER_BYTES", "MAX_BODY_BYTES", "PGCORO_TEST_ROUTES", "PASSWORD_HASH_COST"};
+                                "MAX_CONNECTIONS", "ACCESS_LOG", "BATCH_SCHEDULING", "MAX_HEADER_BYTES", "MAX_BODY_BYTES", "PGCORO_TEST_ROUTES", "PASSWORD_HASH_COST",
+                                "AUTH", "SESSION_IDLE_S", "SESSION_MAX_S", "SESSION_CACHE_MS", "TRUSTED_PROXIES", "HASH_QUEUE_MAX",
+                                "BOOTSTRAP_OPERATOR_EMAIL", "BOOTSTRAP_OPERATOR_PASSWORD"};
+
+bool loopback(const std::string& address) {
+    boost::system::error_code ec;
+    auto a = boost::asio::ip::make_address(address, ec);
+    return !ec && a.is_loopback();
+}
+
+// The checks that span several settings.
+void check(const config& c) {
+    if (c.database_url.empty()) throw std::invalid_argument("DATABASE_URL is not set (or pass --database-url)");
+    if (!c.auth.required && c.command == "serve" && !loopback(c.http.address))
+        throw std::invalid_argument("AUTH=off serves the open API (no tokens, no roles) to anyone who can connect: it is "
+                                    "refused unless BIND_ADDRESS is a loopback address such as 127.0.0.1 (BIND_ADDRESS is " +
+                                    c.http.address + ")");
+    if (c.auth.operator_email.empty() != c.auth.operator_password.empty())
+        throw std::invalid_argument("BOOTSTRAP_OPERATOR_EMAIL and BOOTSTRAP_OPERATOR_PASSWORD go together: set both or neither");
+    if (!c.auth.operator_password.empty() &&
+        (c.auth.operator_password.size() < 8 || c.auth.operator_password.size() > 128))
+        throw std::invalid_argument("BOOTSTRAP_OPERATOR_PASSWORD must be 8 to 128 characters");
+}
 
 }  // namespace
 
 std::string usage() {
     return "usage: pgcoro-server [serve|migrate] [--flag=value ...]\n"
            "       pgcoro-server seed [--users N] [--accounts N] [--products N] [--flag=value ...]\n"
+           "       pgcoro-server operator EMAIL [--flag=value ...]   (password on standard input)\n"
            "  serve    apply pending migrations, then serve HTTP (the default)\n"
            "  migrate  apply pending migrations and exit\n"
            "  seed     apply pending migrations, then add test data with ids derived from a\n"
            "           sequence number (see app/seed.cpp): N users (default 10000), accounts\n"
            "           of 1000.00 (default 1000), products with 1000000 in stock (default 1000).\n"
            "           Rows already there are kept, so running it again is harmless.\n"
+           "  operator make EMAIL an operator: created with the password read from standard input\n"
+           "           (one line), or promoted when the user exists (password unchanged)\n"
            "\n"
            "Every setting is an environment variable and the same as a flag\n"
            "(PORT or --port, DB_POOL_MAX or --db-pool-max):\n"
@@ -101,6 +138,16 @@ std::string usage() {
            "                       other work on wakeup, so each turn of a loop finds more ready\n"
            "                       (default 0; see README, Performance)\n"
            "  PASSWORD_HASH_COST   Argon2id cost: interactive (default), moderate, or min (tests, load tests)\n"
+           "  AUTH                 required (default): sessions and roles (API.md); off: the open API,\n"
+           "                       refused unless BIND_ADDRESS is loopback\n"
+           "  SESSION_IDLE_S       a session ends after this long unused (default 1800)\n"
+           "  SESSION_MAX_S        a session ends this long after log-in (default 43200)\n"
+           "  SESSION_CACHE_MS     how long a process trusts a verified token before checking again:\n"
+           "                       the longest a revoked session still works elsewhere (default 2000, max 5000)\n"
+           "  TRUSTED_PROXIES      CIDR list of proxies whose X-Forwarded-For is believed (default: none)\n"
+           "  HASH_QUEUE_MAX       password hashes waiting or running at once; past it 503 (default 32)\n"
+           "  BOOTSTRAP_OPERATOR_EMAIL, BOOTSTRAP_OPERATOR_PASSWORD\n"
+           "                       at start, create this operator or promote this user (idempotent)\n"
            "  PGCORO_TEST_ROUTES   1: add /debug/sleep, /debug/db_sleep, /debug/hang and /debug/rendezvous (tests only)\n"
            "  PGCORO_LOG_LEVEL     debug | info | warn | error (default info; debug logs every request)\n"
            "\n"
@@ -126,7 +173,15 @@ std::optional<config> load_config(int argc, char** argv) {
             c.command = a;
             continue;
         }
-        if (a.substr(0, 2) != "--") throw std::invalid_argument("unexpected argument '" + std::string(a) + "'");
+        if (a == "operator") {
+            c.command = a;
+            if (i + 1 >= argc || std::string_view(argv[i + 1]).substr(0, 2) == "--")
+                throw std::invalid_argument("operator needs an EMAIL (the password is read from standard input)");
+            c.operator_email = argv[++i];
+            continue;
+        }
+        // Not echoed: a connection string passed without its flag would show its password.
+        if (a.substr(0, 2) != "--") throw std::invalid_argument("unexpected argument #" + std::to_string(i));
         auto eq = a.find('=');
         std::string key(a.substr(2, eq == std::string_view::npos ? std::string_view::npos : eq - 2));
         std::string value;
@@ -140,7 +195,7 @@ std::optional<config> load_config(int argc, char** argv) {
     }
     if (!seed_flag.empty() && c.command != "seed")
         throw std::invalid_argument(seed_flag + " is only for the seed command");
-    if (c.database_url.empty()) throw std::invalid_argument("DATABASE_URL is not set (or pass --database-url)");
+    check(c);
     return c;
 }
 

@@ -22,7 +22,19 @@ struct config {
     std::chrono::milliseconds slow_query{100};  // SLOW_QUERY_MS: slower statements are counted and logged (0: off)
     std::chrono::milliseconds drain_delay{0};   // DRAIN_DELAY_MS: /health says "draining" this long before stopping
     bool test_routes = false;      // PGCORO_TEST_ROUTES: the /debug routes of app/test_routes.cpp (tests only)
-    std::string command = "serve"; // serve | migrate | seed
+    // Authentication (domain/auth; README, Security).
+    struct {
+        bool required = true;                      // AUTH=required|off
+        std::chrono::seconds idle{1800};           // SESSION_IDLE_S
+        std::chrono::seconds max{43200};           // SESSION_MAX_S
+        std::chrono::milliseconds cache{2000};     // SESSION_CACHE_MS (at most 5000: API.md's revocation bound)
+        std::string trusted_proxies;               // TRUSTED_PROXIES: CIDR list
+        int hash_queue = 32;                       // HASH_QUEUE_MAX
+        std::string operator_email;                // BOOTSTRAP_OPERATOR_EMAIL
+        std::string operator_password;             // BOOTSTRAP_OPERATOR_PASSWORD (never logged)
+    } auth;
+    std::string command = "serve"; // serve | migrate | seed | operator
+    std::string operator_email;    // operator only: the EMAIL argument
     // seed only: how many rows of each kind (--users, --accounts, --products).
     struct {
         long long users = 10000;

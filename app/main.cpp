@@ -18,15 +18,22 @@
 #include "app/config.hpp"
 #include "app/metrics.hpp"
 #include "app/migrate.hpp"
+#include "app/operators.hpp"
 #include "app/seed.hpp"
 #include "app/test_routes.hpp"
 #include "domain/accounts/accounts.hpp"
 #include "domain/accounts/transfers.hpp"
+#include "domain/auth/access.hpp"
+#include "domain/auth/client_address.hpp"
+#include "domain/auth/login.hpp"
+#include "domain/auth/sessions.hpp"
+#include "domain/common/random.hpp"
 #include "domain/common/services.hpp"
 #include "domain/health/health.hpp"
 #include "domain/health/probe.hpp"
 #include "domain/inventory/inventory.hpp"
 #include "domain/orders/orders.hpp"
+#include "domain/users/password.hpp"
 #include "domain/users/users.hpp"
 #include "net/log.hpp"
 #include "net/metrics.hpp"
@@ -93,11 +100,24 @@ int main(int argc, char** argv) {
         if (!run_migrations(*cfg)) return 1;
         if (cfg->command == "migrate") return 0;
         if (cfg->command == "seed") return app::seed(*cfg);
+        if (cfg->command == "operator") return app::operator_command(*cfg);
+        if (!app::bootstrap_operator(*cfg)) return 1;
 
         net::router routes;
         domain::services svc;
         svc.password_cost = cfg->password_cost;
+        svc.auth.required = cfg->auth.required;
+        if (!cfg->auth.required)
+            net::log::warn("AUTH=off: the open API, without sessions or roles, for anyone who reaches {}",
+                           cfg->http.address);
+        svc.auth.hash_queue = cfg->auth.hash_queue;
+        if (!cfg->auth.trusted_proxies.empty())
+            svc.auth.proxies = domain::trusted_proxies::parse(cfg->auth.trusted_proxies);
+        svc.auth.dummy_hash = domain::hash_password_now(domain::random_uuid().to_string(), cfg->password_cost);
+        svc.auth.sessions = std::make_unique<domain::session_store>(
+            domain::session_settings{cfg->auth.idle, cfg->auth.max, cfg->auth.cache});
         domain::register_health(routes, svc);
+        domain::register_sessions(routes, svc);
         domain::register_users(routes, svc);
         domain::register_inventory(routes, svc);
         domain::register_orders(routes, svc);
@@ -106,7 +126,8 @@ int main(int argc, char** argv) {
 
         net::metrics metrics;  // before the server, which records into it
         app::register_database_metrics(metrics, svc);
-        routes.add(net::http::verb::get, "/metrics", net::metrics_handler(metrics));
+        domain::route(routes, net::http::verb::get, "/metrics", domain::access::operator_only, svc,
+                      net::metrics_handler(metrics));
         if (cfg->test_routes) app::register_test_routes(routes, svc);
 
         net::server server(cfg->http, routes, metrics);
@@ -131,6 +152,7 @@ int main(int argc, char** argv) {
             };
             svc.probes.push_back(std::make_unique<domain::database_probe>(server.executor(i), po.connection));
             svc.pools.push_back(std::make_unique<pgcoro::pool>(server.executor(i), po));
+            svc.auth.sessions->add_worker(*svc.pools.back());
             if (cfg->batch_lookups)
                 svc.batched.push_back({domain::make_user_lookup(*svc.pools.back()),
                                        domain::make_inventory_lookup(*svc.pools.back())});
@@ -170,6 +192,7 @@ int main(int argc, char** argv) {
         signals_ioc.stop();
         signal_thread.join();
         svc.probes.clear();  // before the server: their timers and sockets live on its event loops
+        svc.auth.sessions.reset();  // its batchers use the pools
         svc.pools.clear();
         net::log::info("stopped");
         return 0;

@@ -2,7 +2,7 @@
 
 #include <pgcoro/transaction.hpp>
 
-#include "domain/common/errors.hpp"
+#include "domain/auth/access.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -38,8 +38,8 @@ void register_test_routes(net::router& routes, domain::services& svc) {
     // SELECT pg_sleep(ms / 1000) through the worker's pool, with `tag` as a parameter the
     // slow-statement log must not show; tx=1 runs it in a transaction, which holds a
     // connection of its own for the whole time (how tests fill the pool).
-    domain::route(routes, verb::get, "/debug/db_sleep", svc,
-                  [](domain::services& svc, net::request_context& ctx) -> asio::awaitable<net::response> {
+    domain::route(routes, verb::get, "/debug/db_sleep", domain::access::anyone, svc,
+                  [](domain::services& svc, net::request_context& ctx, const domain::caller&) -> asio::awaitable<net::response> {
                       auto ms = sleep_ms(ctx);
                       std::string tag(ctx.query_param("tag").value_or(""));
                       const std::string sql = "SELECT pg_sleep($1::float8 / 1000), $2::text";

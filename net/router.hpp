@@ -27,7 +27,14 @@ struct request_context {
     std::string request_id;
     std::size_t worker = 0;
     std::string_view route;  // the matched template ("/users/{id}"), empty when none; for metrics and logs
+    // The connection's socket, for peer_address() (set by the server; null in tests that
+    // build a context by hand).
+    const void* connection = nullptr;
+    std::string (*peer_of)(const void* connection) = nullptr;
 
+    // The address of the client's end of the connection ("203.0.113.7"), empty when
+    // unknown. Costs a system call: for the few handlers that need it.
+    std::string peer_address() const { return peer_of ? peer_of(connection) : std::string(); }
     std::string_view param(std::string_view name) const;
     // A query parameter, percent-decoded; nullopt when absent.
     std::optional<std::string> query_param(std::string_view name) const;

@@ -57,6 +57,13 @@ constexpr std::size_t first_read_size = 1000;
 constexpr auto linger_time = std::chrono::seconds(1);
 constexpr std::size_t linger_bytes = 256 * 1024;
 
+// request_context::peer_address() for a connection's socket.
+std::string peer_address_of(const void* socket) {
+    boost::system::error_code ec;
+    auto ep = static_cast<const tcp::socket*>(socket)->remote_endpoint(ec);
+    return ec ? std::string() : ep.address().to_string();
+}
+
 // What the worker's sweep (sweep()) needs to enforce a session's time limits. Sessions
 // arm no timer of their own: a timer armed and cancelled around every read, write and
 // handler cost more than the rest of a small request.
@@ -869,7 +876,9 @@ asio::awaitable<void> server::impl::run_handler(worker& w, session_state& state,
                         {},
                         std::move(j.x.request_id),
                         w.index,
-                        {}};
+                        {},
+                        state.socket,
+                        &peer_address_of};
     try {
         j.res = co_await routes.dispatch(ctx);
     } catch (...) {

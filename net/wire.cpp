@@ -33,7 +33,8 @@ void append_response(std::string& out, const response& res, const wire_headers& 
         out += std::string_view(f.value());
         out += "\r\n";
     }
-    out += "Server: pgcoro\r\nDate: ";
+    // nosniff on every answer: a browser must never run a JSON body as a script or page.
+    out += "Server: pgcoro\r\nX-Content-Type-Options: nosniff\r\nDate: ";
     out += extra.date;
     out += "\r\nX-Request-Id: ";
     out += extra.request_id;

@@ -11,7 +11,8 @@
 
 namespace net {
 
-// What the server adds to every response besides the handler's own headers.
+// What the server adds to every response besides the handler's own headers (and Server,
+// X-Content-Type-Options: nosniff, which are the same for all).
 struct wire_headers {
     std::string_view date;        // IMF-fixdate
     std::string_view request_id;  // X-Request-Id

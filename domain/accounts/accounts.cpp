@@ -6,6 +6,7 @@
 #include <pgcoro/pool.hpp>
 
 #include "domain/accounts/transfers.hpp"
+#include "domain/auth/access.hpp"
 #include "domain/common/errors.hpp"
 #include "domain/common/input.hpp"
 #include "net/json_response.hpp"
@@ -27,8 +28,11 @@ const std::string sql_insert = std::string(
     "INSERT INTO accounts (owner_id, balance) SELECT $1::uuid, $2::numeric"
     " WHERE $1::uuid IS NULL OR EXISTS (SELECT 1 FROM users WHERE id = $1::uuid AND deleted_at IS NULL)"
     " RETURNING ") + account_columns;
-const std::string sql_get = std::string("SELECT ") + account_columns + " FROM accounts WHERE id = $1";
-const std::string sql_exists = "SELECT 1 FROM accounts WHERE id = $1";
+// $2: the owner the caller must be, NULL for an operator. Someone else's account is no
+// row, exactly like a missing one.
+const std::string sql_get =
+    std::string("SELECT ") + account_columns + " FROM accounts WHERE id = $1 AND ($2::uuid IS NULL OR owner_id = $2)";
+const std::string sql_exists = "SELECT 1 FROM accounts WHERE id = $1 AND ($2::uuid IS NULL OR owner_id = $2)";
 
 // Transfers touching an account, newest first: one index range scan per direction
 // (transfers_from, transfers_to), merged. The second half skips rows the first already
@@ -124,12 +128,20 @@ std::optional<cursor> decode_cursor(std::string_view text) {
 
 // --- handlers
 
-awaitable_response create_account(services& svc, net::request_context& ctx) {
+awaitable_response create_account(services& svc, net::request_context& ctx, const caller& who) {
     auto body = net::parse_json_object(ctx.req);
     fields f(body);
     auto owner = f.id("owner_id", false);
     auto balance = f.money("balance", true, /*allow_zero=*/true);
     f.check();
+    if (!owner) owner = who.user_id;  // omitted: the caller's own (no owner with AUTH=off)
+    // Users open their own accounts, empty: money enters only through operators.
+    if (owner && !who.may_act_for(*owner))
+        fail(status::forbidden, "FORBIDDEN", "users may open accounts only for themselves",
+             {json::object{{"field", "owner_id"}, {"message", "must be the caller's own id"}}});
+    if (!who.is_operator && *balance != "0.00")
+        fail(status::forbidden, "FORBIDDEN", "users may open accounts only with a zero balance",
+             {json::object{{"field", "balance"}, {"message", "must be 0.00"}}});
 
     const pgcoro::decimal amount{*balance};
     auto r = co_await svc.pool(ctx.worker).query(sql_insert, owner, amount);
@@ -139,14 +151,14 @@ awaitable_response create_account(services& svc, net::request_context& ctx) {
     co_return net::json_data(status::created, account_json(r.front()));
 }
 
-awaitable_response get_account(services& svc, net::request_context& ctx) {
+awaitable_response get_account(services& svc, net::request_context& ctx, const caller& who) {
     auto id = path_id(ctx, "id");
-    auto r = co_await svc.pool(ctx.worker).read_query(sql_get, id);
+    auto r = co_await svc.pool(ctx.worker).read_query(sql_get, id, who.scope());
     if (r.empty()) fail(status::not_found, "ACCOUNT_NOT_FOUND", "account not found");
     co_return net::json_data(status::ok, account_json(r.front()));
 }
 
-awaitable_response list_account_transfers(services& svc, net::request_context& ctx) {
+awaitable_response list_account_transfers(services& svc, net::request_context& ctx, const caller& who) {
     auto id = path_id(ctx, "id");
     int limit = query_limit(ctx);
     std::optional<cursor> after;
@@ -159,7 +171,7 @@ awaitable_response list_account_transfers(services& svc, net::request_context& c
 
     // The existence check and the page in one round trip.
     pgcoro::batch b;
-    b.add(sql_exists, id);
+    b.add(sql_exists, id, who.scope());
     if (after) b.add(sql_page_after, id, after->created_at, after->id, limit + 1);  // one more: a next page?
     else b.add(sql_page_first, id, limit + 1);
     auto op = svc.pool(ctx.worker).execute(std::move(b));
@@ -181,9 +193,9 @@ awaitable_response list_account_transfers(services& svc, net::request_context& c
 }  // namespace
 
 void register_accounts(net::router& r, services& svc) {
-    route(r, verb::post, "/accounts", svc, create_account);
-    route(r, verb::get, "/accounts/{id}", svc, get_account);
-    route(r, verb::get, "/accounts/{id}/transfers", svc, list_account_transfers);
+    route(r, verb::post, "/accounts", access::user, svc, create_account);     // their own, empty
+    route(r, verb::get, "/accounts/{id}", access::user, svc, get_account);    // their own
+    route(r, verb::get, "/accounts/{id}/transfers", access::user, svc, list_account_transfers);  // their own
 }
 
 }  // namespace domain

@@ -2,6 +2,7 @@
 
 #include <pgcoro/transaction.hpp>
 
+#include "domain/auth/access.hpp"
 #include "domain/common/errors.hpp"
 #include "domain/common/input.hpp"
 #include "domain/common/random.hpp"
@@ -29,6 +30,8 @@ using awaitable_response = asio::awaitable<net::response>;
 //   locked   both accounts, locked in id order (every transfer locks in the same order,
 //            so two transfers between the same accounts queue up instead of deadlocking).
 //   verdict  both found? enough money? Compared in NUMERIC by the database: exact.
+//            The source must be the caller's ($7; NULL for an operator): someone
+//            else's account is "not found", and nothing moves.
 //   debit, credit, created  run only when the verdict allows; their CTEs run whether or
 //            not the final SELECT reads them.
 //
@@ -58,16 +61,16 @@ WITH prior AS (
     FROM transfers WHERE idempotency_key = $4::text
 ),
 locked AS (
-    SELECT id, balance FROM accounts
+    SELECT id, balance, owner_id FROM accounts
     WHERE id IN ($1::uuid, $2::uuid) AND NOT EXISTS (SELECT 1 FROM prior)
     ORDER BY id
     FOR UPDATE
 ),
 verdict AS (
-    SELECT coalesce(bool_or(id = $1::uuid), false) AS from_found,
+    SELECT coalesce(bool_or(id = $1::uuid AND mine), false) AS from_found,
            coalesce(bool_or(id = $2::uuid), false) AS to_found,
-           coalesce(bool_or(id = $1::uuid AND balance >= $3::numeric), false) AS funded
-    FROM locked
+           coalesce(bool_or(id = $1::uuid AND mine AND balance >= $3::numeric), false) AS funded
+    FROM (SELECT id, balance, ($7::uuid IS NULL OR owner_id = $7::uuid) AS mine FROM locked) l
 ),
 go AS (
     SELECT from_found AND to_found AND funded AS ok FROM verdict
@@ -111,7 +114,7 @@ const std::string sql_lock_account = "SELECT 1 FROM accounts WHERE id = $1 FOR U
 struct transfer_request {
     pgcoro::uuid from, to;
     pgcoro::decimal amount;          // normalised: "12.50"
-    std::optional<std::string> key;  // Idempotency-Key
+    std::optional<std::string> key;  // Idempotency-Key, scoped to the caller (scoped_key)
     std::string fingerprint;         // stored as request_hash: what a replay must match
 };
 
@@ -135,7 +138,15 @@ std::string fingerprint(const pgcoro::uuid& from, const pgcoro::uuid& to, const 
     return "v1:" + from.to_string() + ":" + to.to_string() + ":" + amount;
 }
 
-transfer_request read_request(const net::request_context& ctx) {
+// Keys belong to their caller: two users sending the same key never meet, because the
+// key stored is prefixed by the caller's id. (With AUTH=off there is no caller: the key
+// as sent, in a namespace of its own since it cannot hold the 37-character prefix.)
+std::string scoped_key(const caller& who, std::string key) {
+    if (!who.user_id) return key;
+    return who.user_id->to_string() + ":" + key;
+}
+
+transfer_request read_request(const net::request_context& ctx, const caller& who) {
     auto body = net::parse_json_object(ctx.req);
     fields f(body);
     auto from = f.id("from_account_id", true);
@@ -153,6 +164,7 @@ transfer_request read_request(const net::request_context& ctx) {
         for (auto& d : h.details()) f.details().push_back(d);
     }
     f.check();
+    if (key) key = scoped_key(who, std::move(*key));
     return {*from, *to, pgcoro::decimal{*amount}, std::move(key), fingerprint(*from, *to, *amount)};
 }
 
@@ -219,8 +231,9 @@ asio::awaitable<std::optional<stored_transfer>> find_settled(pgcoro::pool& pool,
     co_return read_stored(rows.front(), 0, false);
 }
 
-awaitable_response create_transfer(services& svc, net::request_context& ctx) {
-    const auto req = read_request(ctx);
+awaitable_response create_transfer(services& svc, net::request_context& ctx, const caller& who) {
+    const auto req = read_request(ctx, who);
+    const auto scope = who.scope();
     const auto id = random_uuid();
     auto& pool = svc.pool(ctx.worker);
 
@@ -231,11 +244,11 @@ awaitable_response create_transfer(services& svc, net::request_context& ctx) {
     for (int round = 1;; ++round) {
         std::exception_ptr failure;
         try {
-            auto run = pool.transact(transfer_options, [&req, &id](pgcoro::transaction& tx) -> asio::awaitable<stored_transfer> {
+            auto run = pool.transact(transfer_options, [&req, &id, &scope](pgcoro::transaction& tx) -> asio::awaitable<stored_transfer> {
                 // One round trip: COMMIT goes with the statement. Committing when the
                 // verdict refused the transfer is harmless: nothing was written.
                 auto r = co_await tx.query_and_commit(sql_transfer, req.from, req.to, req.amount, req.key,
-                                                      req.fingerprint, id);
+                                                      req.fingerprint, id, scope);
                 auto row = r.front();
                 auto outcome = row.get<std::string>(0);
                 if (outcome == "from_not_found") account_not_found("from_account_id");
@@ -296,7 +309,7 @@ const std::vector<std::string>& transfer_statements() {
 const pgcoro::transaction_options& transfer_tx_options() { return transfer_options; }
 
 void register_transfers(net::router& r, services& svc) {
-    route(r, verb::post, "/transfers", svc, create_transfer);
+    route(r, verb::post, "/transfers", access::user, svc, create_transfer);  // from their own accounts
 }
 
 }  // namespace domain

@@ -66,20 +66,4 @@ net::http_error to_http_error(std::exception_ptr ep) {
     return net::http_error(status::internal_server_error, "INTERNAL", "internal server error");
 }
 
-void route(net::router& r, net::http::verb method, std::string pattern, net::handler h) {
-    r.add(method, std::move(pattern), [h = std::move(h)](net::request_context& ctx) -> boost::asio::awaitable<net::response> {
-        std::exception_ptr failure;
-        try {
-            co_return co_await h(ctx);
-        } catch (...) {
-            failure = std::current_exception();
-        }
-        throw to_http_error(failure);
-    });
-}
-
-void route(net::router& r, net::http::verb method, std::string pattern, services& svc, service_handler fn) {
-    route(r, method, std::move(pattern), [&svc, fn](net::request_context& ctx) { return fn(svc, ctx); });
-}
-
 }  // namespace domain

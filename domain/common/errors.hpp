@@ -1,5 +1,5 @@
 // domain/common/errors.hpp — the one mapping from database errors to API.md's HTTP
-// errors. Handlers registered through domain::route get it for free.
+// errors. Handlers registered through domain::route (domain/auth/access.hpp) get it for free.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -14,13 +14,5 @@ namespace domain {
 // The HTTP error for the exception in flight (a pgcoro::error, an http_error, or
 // anything else: 500 INTERNAL). Never copies driver messages or SQL into the response.
 net::http_error to_http_error(std::exception_ptr e);
-
-// Registers a handler whose exceptions pass through to_http_error.
-void route(net::router& r, net::http::verb method, std::string pattern, net::handler h);
-
-struct services;
-using service_handler = boost::asio::awaitable<net::response> (*)(services&, net::request_context&);
-// The same, for the usual handler shape: a function of the shared services and the request.
-void route(net::router& r, net::http::verb method, std::string pattern, services& svc, service_handler fn);
 
 }  // namespace domain

@@ -1,5 +1,7 @@
 #include "domain/common/services.hpp"
 
+#include "domain/auth/client_address.hpp"
+#include "domain/auth/sessions.hpp"
 #include "domain/health/probe.hpp"
 
 namespace domain {

@@ -16,6 +16,8 @@
 namespace domain {
 
 class database_probe;
+class session_store;
+class trusted_proxies;
 
 struct services {
     services();
@@ -48,6 +50,19 @@ struct services {
     // Argon2id cost: "interactive" (libsodium's default for logins), "moderate", or
     // "min" (for tests and load tests only).
     std::string password_cost = "interactive";
+
+    // Sessions and who may do what (domain/auth).
+    struct auth_state {
+        bool required = true;  // AUTH=required; false: AUTH=off, the open API
+        std::unique_ptr<session_store> sessions;
+        // Log-in checks an unknown email against this hash (same cost as real ones).
+        std::string dummy_hash;
+        // TRUSTED_PROXIES; null: X-Forwarded-For is never believed.
+        std::shared_ptr<const trusted_proxies> proxies;
+        // Password hashes and checks waiting or running at once; past it 503 OVERLOADED.
+        int hash_queue = 32;
+        std::atomic<int> hashing{0};
+    } auth;
 
     pgcoro::pool& pool(std::size_t worker) { return *pools.at(worker); }
 

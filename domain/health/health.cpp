@@ -35,7 +35,8 @@ std::int64_t rounded_ms(std::chrono::microseconds d) { return (d.count() + 500) 
 }  // namespace
 
 void register_health(net::router& r, services& svc) {
-    // Not through domain::route: a failing database is an answer here, not an error.
+    // Public (access::anyone: load balancers poll it without a token). Not through
+    // domain::route: a failing database is an answer here, not an error.
     r.add(net::http::verb::get, "/health", [&svc](net::request_context& ctx) -> boost::asio::awaitable<net::response> {
         using net::http::status;
         auto pools = svc.pool_stats();

@@ -4,6 +4,7 @@
 #include <limits>
 #include <pgcoro/pool.hpp>
 
+#include "domain/auth/access.hpp"
 #include "domain/common/errors.hpp"
 #include "domain/common/input.hpp"
 #include "net/json_response.hpp"
@@ -33,7 +34,7 @@ json::object inventory_json(const pgcoro::row& r) {
             {"updated_at", pgcoro::format_rfc3339(r.get<pgcoro::timestamptz>(2))}};
 }
 
-awaitable_response put_inventory(services& svc, net::request_context& ctx) {
+awaitable_response put_inventory(services& svc, net::request_context& ctx, const caller&) {
     auto product_id = path_id(ctx, "product_id");
     auto body = net::parse_json_object(ctx.req);
     fields f(body);
@@ -44,7 +45,7 @@ awaitable_response put_inventory(services& svc, net::request_context& ctx) {
     co_return net::json_data(status::ok, inventory_json(r.front()));
 }
 
-awaitable_response get_inventory(services& svc, net::request_context& ctx) {
+awaitable_response get_inventory(services& svc, net::request_context& ctx, const caller&) {
     auto product_id = path_id(ctx, "product_id");
     auto found = co_await svc.find_by_id(ctx.worker, &services::lookups::inventory, sql_get, product_id);
     if (!found) fail(status::not_found, "PRODUCT_NOT_FOUND", "product not found in inventory");
@@ -58,8 +59,8 @@ std::unique_ptr<pgcoro::lookup_batcher> make_inventory_lookup(pgcoro::pool& pool
 }
 
 void register_inventory(net::router& r, services& svc) {
-    route(r, verb::put, "/inventory/{product_id}", svc, put_inventory);
-    route(r, verb::get, "/inventory/{product_id}", svc, get_inventory);
+    route(r, verb::put, "/inventory/{product_id}", access::operator_only, svc, put_inventory);
+    route(r, verb::get, "/inventory/{product_id}", access::user, svc, get_inventory);
 }
 
 }  // namespace domain

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "domain/auth/access.hpp"
 #include "domain/common/errors.hpp"
 #include "domain/common/input.hpp"
 #include "domain/users/users.hpp"
@@ -41,6 +42,10 @@ constexpr const char* order_with_items =
     " FROM orders o LEFT JOIN order_items i ON i.order_id = o.id";
 
 const std::string sql_get_order = std::string(order_with_items) + " WHERE o.id = $1 ORDER BY i.line_no, i.id";
+// The same when the caller owns it ($2, or NULL for an operator): someone else's order is
+// no row, exactly like a missing one.
+const std::string sql_get_own_order =
+    std::string(order_with_items) + " WHERE o.id = $1 AND ($2::uuid IS NULL OR o.user_id = $2) ORDER BY i.line_no, i.id";
 const std::string sql_user_orders = std::string(order_with_items) +
                                     " WHERE o.user_id = $1 ORDER BY o.created_at DESC, o.id DESC, i.line_no, i.id";
 
@@ -134,7 +139,8 @@ const std::string sql_lock_stock =
     "SELECT product_id, quantity FROM inventory WHERE product_id = ANY ($1::uuid[]) ORDER BY product_id FOR UPDATE";
 const std::string sql_user_is_live = "SELECT 1 FROM users WHERE id = $1 AND deleted_at IS NULL";
 
-const std::string sql_lock_order = "SELECT status FROM orders WHERE id = $1 FOR UPDATE";
+const std::string sql_lock_order =
+    "SELECT status FROM orders WHERE id = $1 AND ($2::uuid IS NULL OR user_id = $2) FOR UPDATE";
 const std::string sql_set_status = "UPDATE orders SET status = $2, updated_at = now() WHERE id = $1";
 
 // Batch updates lock in id order, so two overlapping batches queue rather than deadlock.
@@ -266,11 +272,12 @@ struct order_request {
     bool allow_partial = false;
 };
 
-order_request read_order_request(const net::request_context& ctx) {
+// user_id omitted means the caller (required with AUTH=off, where there is none).
+order_request read_order_request(const net::request_context& ctx, const caller& who) {
     auto body = net::parse_json_object(ctx.req);
     fields f(body);
     order_request out;
-    auto user_id = f.id("user_id", true);
+    auto user_id = f.id("user_id", !who.user_id);
     auto partial = f.boolean("allow_partial", false);
     const json::value* items = f.raw("items");
     if (!items || items->is_null()) {
@@ -297,6 +304,8 @@ order_request read_order_request(const net::request_context& ctx) {
         }
     }
     f.check();
+    if (!user_id) user_id = who.user_id;
+    if (!who.may_act_for(*user_id)) user_not_found();  // someone else: as if absent
     out.user_id = *user_id;
     out.allow_partial = partial.value_or(false);
     return out;
@@ -410,8 +419,8 @@ asio::awaitable<json::object> place_partial_order(pgcoro::pool& pool, const orde
     co_return order;
 }
 
-awaitable_response create_order(services& svc, net::request_context& ctx) {
-    auto req = read_order_request(ctx);
+awaitable_response create_order(services& svc, net::request_context& ctx, const caller& who) {
+    auto req = read_order_request(ctx, who);
     auto& pool = svc.pool(ctx.worker);
     json::object order;
     if (req.allow_partial) order = co_await place_partial_order(pool, req);
@@ -421,9 +430,9 @@ awaitable_response create_order(services& svc, net::request_context& ctx) {
 
 // --- GET /orders/{id}
 
-awaitable_response get_order(services& svc, net::request_context& ctx) {
+awaitable_response get_order(services& svc, net::request_context& ctx, const caller& who) {
     auto id = path_id(ctx, "id");
-    auto r = co_await svc.pool(ctx.worker).read_query(sql_get_order, id);
+    auto r = co_await svc.pool(ctx.worker).read_query(sql_get_own_order, id, who.scope());
     if (r.empty()) order_not_found();
     auto orders = orders_json(r);
     co_return net::json_data(status::ok, std::move(orders.at(0)));
@@ -431,18 +440,23 @@ awaitable_response get_order(services& svc, net::request_context& ctx) {
 
 // --- PATCH /orders/{id}/status
 
-awaitable_response patch_status(services& svc, net::request_context& ctx) {
+awaitable_response patch_status(services& svc, net::request_context& ctx, const caller& who) {
     auto id = path_id(ctx, "id");
     auto body = net::parse_json_object(ctx.req);
     fields f(body);
     auto to_status = read_status(f, "status");
     f.check();
     const std::string& to = *to_status;
+    // A user may cancel their own order; every other transition is an operator's, whatever
+    // the order (so the answer says nothing of orders that are not theirs).
+    if (!who.is_operator && to != "cancelled")
+        fail(status::forbidden, "FORBIDDEN", "only operators may set an order's status to " + to);
+    const auto scope = who.scope();
 
     auto op = svc.pool(ctx.worker).transact(locking_tx, [&](pgcoro::transaction& tx) -> asio::awaitable<pgcoro::result> {
         // The row lock holds concurrent changes of this order until we commit, so the
         // transition is checked against the status it is applied to.
-        auto locked = co_await tx.query(sql_lock_order, id);
+        auto locked = co_await tx.query(sql_lock_order, id, scope);
         if (locked.empty()) order_not_found();
         auto from = locked.front().get<std::string>(0);
         if (!allowed_transition(from, to))
@@ -508,7 +522,7 @@ std::vector<status_update> read_status_updates(const net::request_context& ctx) 
     return out;
 }
 
-awaitable_response batch_status(services& svc, net::request_context& ctx) {
+awaitable_response batch_status(services& svc, net::request_context& ctx, const caller&) {
     auto updates = read_status_updates(ctx);
     std::vector<pgcoro::uuid> ids;
     std::vector<std::string> targets;
@@ -569,8 +583,9 @@ awaitable_response batch_status(services& svc, net::request_context& ctx) {
 
 // --- GET /users/{id}/orders
 
-awaitable_response user_orders(services& svc, net::request_context& ctx) {
+awaitable_response user_orders(services& svc, net::request_context& ctx, const caller& who) {
     auto id = path_id(ctx, "id");
+    if (!who.may_act_for(id)) user_not_found();
     pgcoro::batch b;
     b.add(sql_get_live_user(), id);
     b.add(sql_user_orders, id);
@@ -585,11 +600,11 @@ awaitable_response user_orders(services& svc, net::request_context& ctx) {
 }  // namespace
 
 void register_orders(net::router& r, services& svc) {
-    route(r, verb::post, "/orders", svc, create_order);
-    route(r, verb::post, "/orders/status", svc, batch_status);
-    route(r, verb::get, "/orders/{id}", svc, get_order);
-    route(r, verb::patch, "/orders/{id}/status", svc, patch_status);
-    route(r, verb::get, "/users/{id}/orders", svc, user_orders);
+    route(r, verb::post, "/orders", access::user, svc, create_order);                // for themselves
+    route(r, verb::post, "/orders/status", access::operator_only, svc, batch_status);
+    route(r, verb::get, "/orders/{id}", access::user, svc, get_order);                 // their own
+    route(r, verb::patch, "/orders/{id}/status", access::user, svc, patch_status);     // cancel their own
+    route(r, verb::get, "/users/{id}/orders", access::user, svc, user_orders);         // themselves only
 }
 
 }  // namespace domain

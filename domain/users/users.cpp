@@ -3,6 +3,8 @@
 #include <boost/json/object.hpp>
 #include <pgcoro/pool.hpp>
 
+#include "domain/auth/access.hpp"
+#include "domain/auth/sessions.hpp"
 #include "domain/common/errors.hpp"
 #include "domain/common/input.hpp"
 #include "domain/users/password.hpp"
@@ -32,12 +34,25 @@ const std::string sql_search = std::string("SELECT ") + user_columns +
                                " AND (email ILIKE $1 ESCAPE '\\' OR username ILIKE $1 ESCAPE '\\')"
                                " ORDER BY created_at DESC, id DESC LIMIT 50";
 // updated_at moves strictly forward, so a version read once matches at most one write.
+// A password change ($5, the new hash) also ends every session of the user, in the same
+// statement; $6 is the hash the current password was verified against, so a concurrent
+// change of the password makes this one miss (409) rather than silently win.
 const std::string sql_patch = std::string(
-    "UPDATE users SET username = COALESCE($2, username), email = COALESCE($3, email),"
+    "WITH patched AS (UPDATE users SET username = COALESCE($2, username), email = COALESCE($3, email),"
+    " password_hash = COALESCE($5, password_hash),"
     " updated_at = GREATEST(clock_timestamp(), updated_at + interval '1 microsecond')"
     " WHERE id = $1 AND deleted_at IS NULL AND ($4::timestamptz IS NULL OR updated_at = $4::timestamptz)"
-    " RETURNING ") + user_columns;
-const std::string sql_delete = "UPDATE users SET deleted_at = now() WHERE id = $1 AND deleted_at IS NULL";
+    " AND ($6::text IS NULL OR password_hash = $6::text)"
+    " RETURNING ") + user_columns + "),"
+    " ended AS (UPDATE sessions SET revoked_at = now() WHERE user_id IN (SELECT id FROM patched)"
+    " AND $5::text IS NOT NULL AND revoked_at IS NULL)"
+    " SELECT * FROM patched";
+const std::string sql_password_hash = "SELECT password_hash FROM users WHERE id = $1 AND deleted_at IS NULL";
+// A deleted user's sessions end with it.
+const std::string sql_delete =
+    "WITH gone AS (UPDATE users SET deleted_at = now() WHERE id = $1 AND deleted_at IS NULL RETURNING id),"
+    " ended AS (UPDATE sessions SET revoked_at = now() WHERE user_id IN (SELECT id FROM gone) AND revoked_at IS NULL)"
+    " SELECT id FROM gone";
 
 // A deliberately plain shape check: one '@', a dot in the domain, no spaces or controls.
 bool plausible_email(std::string_view e) {
@@ -50,6 +65,8 @@ bool plausible_email(std::string_view e) {
         if (c <= ' ' || c == 0x7f) return false;
     return domain.find("..") == std::string_view::npos;
 }
+
+[[noreturn]] void user_not_found() { fail(status::not_found, "USER_NOT_FOUND", "user not found"); }
 
 [[noreturn]] void duplicate_email() {
     fail(status::conflict, "DUPLICATE_EMAIL", "a user with this email already exists",
@@ -89,7 +106,7 @@ bool looks_like_timestamp(std::string_view s) {
     return true;
 }
 
-awaitable_response create_user(services& svc, net::request_context& ctx) {
+awaitable_response create_user(services& svc, net::request_context& ctx, const caller&) {
     auto body = net::parse_json_object(ctx.req);
     fields f(body);
     auto email = f.text("email", true, 3, 254);
@@ -113,14 +130,15 @@ awaitable_response create_user(services& svc, net::request_context& ctx) {
     co_return net::json_data(status::created, user_json(r.front()));
 }
 
-awaitable_response get_user(services& svc, net::request_context& ctx) {
+awaitable_response get_user(services& svc, net::request_context& ctx, const caller& who) {
     auto id = path_id(ctx, "id");
+    if (!who.may_act_for(id)) user_not_found();  // someone else: as if absent
     auto found = co_await svc.find_by_id(ctx.worker, &services::lookups::users, sql_get, id);
-    if (!found) fail(status::not_found, "USER_NOT_FOUND", "user not found");
+    if (!found) user_not_found();
     co_return net::json_data(status::ok, user_json(found->get()));
 }
 
-awaitable_response list_users(services& svc, net::request_context& ctx) {
+awaitable_response list_users(services& svc, net::request_context& ctx, const caller&) {
     if (auto q = ctx.query_param("q")) {
         auto n = q->size();
         if (n == 0 || n > 400 /* bytes; code points checked below */)
@@ -146,13 +164,32 @@ awaitable_response list_users(services& svc, net::request_context& ctx) {
     co_return net::json_body(status::ok, json::object{{"data", std::move(data)}, {"next_cursor", next}});
 }
 
-awaitable_response patch_user(services& svc, net::request_context& ctx) {
+// A new password needs the current one, whoever asks (an operator included): the stored
+// hash it was verified against, and the new password's hash.
+boost::asio::awaitable<std::pair<std::string, std::string>> change_password(services& svc, pgcoro::pool& pool,
+                                                                            pgcoro::uuid id, std::string current,
+                                                                            std::string password) {
+    auto stored = co_await pool.query(sql_password_hash, id);
+    if (stored.empty()) user_not_found();
+    auto verified_hash = stored.front().get<std::string>(0);
+    bool verified = co_await verify_password(svc, std::move(current), verified_hash);
+    if (!verified)
+        fail(status::forbidden, "FORBIDDEN", "current_password is not the user's password",
+             {json::object{{"field", "current_password"}, {"message", "is wrong"}}});
+    auto new_hash = co_await hash_password(svc, std::move(password));
+    co_return std::pair{std::move(verified_hash), std::move(new_hash)};
+}
+
+awaitable_response patch_user(services& svc, net::request_context& ctx, const caller& who) {
     auto id = path_id(ctx, "id");
+    if (!who.may_act_for(id)) user_not_found();
     auto body = net::parse_json_object(ctx.req);
     fields f(body);
     auto username = f.text("username", false, 3, 50);
     auto email = f.text("email", false, 3, 254);
     if (email && !plausible_email(*email)) f.add("email", "must be an email address");
+    auto password = f.text("password", false, 8, 128);
+    auto current_password = f.text("current_password", password.has_value(), 1, 128);
     std::optional<std::string> version;
     if (auto h = ctx.req["If-Unmodified-Since-Version"]; !h.empty()) {
         if (!looks_like_timestamp(h)) f.add("If-Unmodified-Since-Version", "must be an updated_at value");
@@ -161,17 +198,23 @@ awaitable_response patch_user(services& svc, net::request_context& ctx) {
     f.check();
 
     auto& pool = svc.pool(ctx.worker);
-    if (!username && !email) {  // empty patch: the user unchanged (the version still checked)
+    if (!username && !email && !password) {  // empty patch: the user unchanged (the version still checked)
         auto r = co_await pool.query(sql_get, id);
-        if (r.empty()) fail(status::not_found, "USER_NOT_FOUND", "user not found");
+        if (r.empty()) user_not_found();
         if (version && pgcoro::format_rfc3339(r.front().get<pgcoro::timestamptz>(4)) != *version)
             fail(status::conflict, "CONCURRENT_MODIFICATION", "the user was modified since that version");
         co_return net::json_data(status::ok, user_json(r.front()));
     }
+    std::optional<std::string> new_hash, verified_hash;
+    if (password) {
+        auto hashes = co_await change_password(svc, pool, id, *current_password, *password);
+        verified_hash = std::move(hashes.first);
+        new_hash = std::move(hashes.second);
+    }
     std::exception_ptr failure;
     pgcoro::result r;
     try {
-        r = co_await pool.query(sql_patch, id, username, email, version);
+        r = co_await pool.query(sql_patch, id, username, email, version, new_hash, verified_hash);
     } catch (...) {
         failure = std::current_exception();
     }
@@ -181,16 +224,19 @@ awaitable_response patch_user(services& svc, net::request_context& ctx) {
     }
     if (r.empty()) {
         auto exists = co_await pool.query(sql_get, id);
-        if (exists.empty()) fail(status::not_found, "USER_NOT_FOUND", "user not found");
+        if (exists.empty()) user_not_found();
         fail(status::conflict, "CONCURRENT_MODIFICATION", "the user was modified since that version");
     }
+    if (new_hash && svc.auth.sessions) svc.auth.sessions->forget_user(ctx.worker, id);
     co_return net::json_data(status::ok, user_json(r.front()));
 }
 
-awaitable_response delete_user(services& svc, net::request_context& ctx) {
+awaitable_response delete_user(services& svc, net::request_context& ctx, const caller& who) {
     auto id = path_id(ctx, "id");
+    if (!who.may_act_for(id)) user_not_found();
     auto r = co_await svc.pool(ctx.worker).query(sql_delete, id);
-    if (r.affected_rows() == 0) fail(status::not_found, "USER_NOT_FOUND", "user not found");
+    if (r.empty()) user_not_found();
+    if (svc.auth.sessions) svc.auth.sessions->forget_user(ctx.worker, id);
     net::response res{status::no_content, 11};
     res.prepare_payload();
     co_return res;
@@ -213,11 +259,11 @@ std::unique_ptr<pgcoro::lookup_batcher> make_user_lookup(pgcoro::pool& pool) {
 }
 
 void register_users(net::router& r, services& svc) {
-    route(r, verb::post, "/users", svc, create_user);
-    route(r, verb::get, "/users", svc, list_users);
-    route(r, verb::get, "/users/{id}", svc, get_user);
-    route(r, verb::patch, "/users/{id}", svc, patch_user);
-    route(r, verb::delete_, "/users/{id}", svc, delete_user);
+    route(r, verb::post, "/users", access::anyone, svc, create_user);           // sign-up
+    route(r, verb::get, "/users", access::operator_only, svc, list_users);      // list and search
+    route(r, verb::get, "/users/{id}", access::user, svc, get_user);            // themselves only
+    route(r, verb::patch, "/users/{id}", access::user, svc, patch_user);        // themselves only
+    route(r, verb::delete_, "/users/{id}", access::user, svc, delete_user);     // themselves only
 }
 
 }  // namespace domain

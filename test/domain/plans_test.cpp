@@ -55,7 +55,7 @@ const char* from_account = "00000000-0000-4000-9000-000000000001";
 const char* to_account = "00000000-0000-4000-9000-000000000002";
 
 // EXPLAIN of every transfer statement, generic and custom, with and without an
-// Idempotency-Key; returns the plans that scan a table sequentially.
+// Idempotency-Key, for an operator (no owner) and a user; returns the plans that scan a table sequentially.
 std::vector<std::string> sequential_plans(const std::string& url) {
     std::vector<std::string> bad;
     asio::io_context ioc;
@@ -69,16 +69,17 @@ std::vector<std::string> sequential_plans(const std::string& url) {
         int n = 0;
         for (auto& sql : domain::transfer_statements()) {
             for (const char* mode : {"force_generic_plan", "force_custom_plan"}) {
-                for (const char* key : {"NULL", "'a key'"}) {
+                for (const char* key : {"NULL", "'a key'"})
+                for (const char* owner : {"NULL", "gen_random_uuid()"}) {
                     co_await c.query(std::string("SET plan_cache_mode = ") + mode);
                     std::string stmt = "s" + std::to_string(n++);
                     co_await c.query("PREPARE " + stmt + " AS " + sql);
                     auto plan = co_await c.query("EXPLAIN (COSTS OFF) EXECUTE " + stmt + "('" + from_account + "', '" +
-                                                 to_account + "', 1.00, " + key + ", 'v1:x', gen_random_uuid())");
+                                                 to_account + "', 1.00, " + key + ", 'v1:x', gen_random_uuid(), " + owner + ")");
                     std::string text;
                     for (int r = 0; r < plan.size(); ++r) text += plan[r].get<std::string>(0) + "\n";
                     if (text.find("Seq Scan") != std::string::npos)
-                        bad.push_back(std::string(mode) + ", key " + key + ":\n" + text);
+                        bad.push_back(std::string(mode) + ", key " + key + ", owner " + owner + ":\n" + text);
                     co_await c.query("DEALLOCATE " + stmt);
                 }
             }

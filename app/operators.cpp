@@ -1,0 +1,80 @@
+#include "app/operators.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_future.hpp>
+#include <iostream>
+#include <pgcoro/connection.hpp>
+
+#include "domain/auth/operators.hpp"
+#include "domain/users/password.hpp"
+#include "net/log.hpp"
+
+namespace app {
+
+namespace {
+
+// Hashes the password here (start-up: blocking is fine) and runs the one statement.
+domain::operator_outcome ensure(const config& cfg, const std::string& email, const std::string& password) {
+    auto hash = domain::hash_password_now(password, cfg.password_cost);
+    boost::asio::io_context ioc;
+    pgcoro::connect_options o;
+    o.conninfo = cfg.database_url;
+    auto done = boost::asio::co_spawn(
+        ioc,
+        [&]() -> boost::asio::awaitable<domain::operator_outcome> {
+            auto conn = co_await pgcoro::connection::connect(ioc.get_executor(), o);
+            co_return co_await domain::ensure_operator(conn, email, hash);
+        },
+        boost::asio::use_future);
+    ioc.run();
+    return done.get();
+}
+
+bool plausible_email(const std::string& e) {
+    auto at = e.find('@');
+    return at != std::string::npos && at > 0 && at + 1 < e.size() && e.size() <= 254;
+}
+
+}  // namespace
+
+bool bootstrap_operator(const config& cfg) {
+    if (cfg.auth.operator_email.empty()) return true;
+    if (!plausible_email(cfg.auth.operator_email)) {
+        net::log::error("BOOTSTRAP_OPERATOR_EMAIL is not an email address");
+        return false;
+    }
+    try {
+        auto outcome = ensure(cfg, cfg.auth.operator_email, cfg.auth.operator_password);
+        net::log::info("bootstrap operator {}: {}", cfg.auth.operator_email, domain::to_string(outcome));
+        return true;
+    } catch (const std::exception& e) {
+        net::log::error("bootstrap operator failed: {}", e.what());
+        return false;
+    }
+}
+
+int operator_command(const config& cfg) {
+    if (!plausible_email(cfg.operator_email)) {
+        std::cerr << "pgcoro-server operator: '" << cfg.operator_email << "' is not an email address\n";
+        return 2;
+    }
+    std::string password;
+    std::getline(std::cin, password);
+    if (!password.empty() && password.back() == '\r') password.pop_back();
+    if (password.size() < 8 || password.size() > 128) {
+        std::cerr << "pgcoro-server operator: the password (one line on standard input) must be 8 to 128 characters\n";
+        return 2;
+    }
+    try {
+        auto outcome = ensure(cfg, cfg.operator_email, password);
+        std::cout << "operator " << cfg.operator_email << ": " << domain::to_string(outcome)
+                  << (outcome == domain::operator_outcome::created ? "" : " (password unchanged)") << "\n";
+        return 0;
+    } catch (const std::exception& e) {
+        net::log::error("operator failed: {}", e.what());
+        return 1;
+    }
+}
+
+}  // namespace app
