@@ -51,6 +51,8 @@ void apply(config& c, std::string_view key, std::string_view value) {
     } else if (key == "USERS") c.seed.users = parse_number(key, value, 0, 10000000);
     else if (key == "ACCOUNTS") c.seed.accounts = parse_number(key, value, 0, 10000000);
     else if (key == "PRODUCTS") c.seed.products = parse_number(key, value, 0, 10000000);
+    else if (key == "TOKENS") c.seed.tokens_file = value;
+    else if (key == "SESSIONS") c.seed.tokens = parse_number(key, value, 1, 1000000);
     else if (key == "ACCESS_LOG") c.http.access_log = parse_bool(key, value);
     else if (key == "BATCH_SCHEDULING") c.http.batch_scheduling = parse_bool(key, value);
     else if (key == "MAX_HEADER_BYTES") c.http.header_limit = static_cast<std::size_t>(parse_number(key, value, 1024, 1 << 20));
@@ -101,14 +103,17 @@ void check(const config& c) {
 
 std::string usage() {
     return "usage: pgcoro-server [serve|migrate] [--flag=value ...]\n"
-           "       pgcoro-server seed [--users N] [--accounts N] [--products N] [--flag=value ...]\n"
+           "       pgcoro-server seed [--users N] [--accounts N] [--products N] [--tokens FILE [--sessions N]]\n"
+           "                          [--flag=value ...]\n"
            "       pgcoro-server operator EMAIL [--flag=value ...]   (password on standard input)\n"
            "  serve    apply pending migrations, then serve HTTP (the default)\n"
            "  migrate  apply pending migrations and exit\n"
            "  seed     apply pending migrations, then add test data with ids derived from a\n"
            "           sequence number (see app/seed.cpp): N users (default 10000), accounts\n"
            "           of 1000.00 (default 1000), products with 1000000 in stock (default 1000).\n"
-           "           Rows already there are kept, so running it again is harmless.\n"
+           "           Rows already there are kept, so running it again is harmless.\n"           "           --tokens FILE: also open a session for each of the first N seeded users\n"
+           "           (--sessions, default 1000) without hashing, and write their tokens to FILE,\n"
+           "           line n the token of user n (for load tests with AUTH=required)\n"
            "  operator make EMAIL an operator: created with the password read from standard input\n"
            "           (one line), or promoted when the user exists (password unchanged)\n"
            "\n"
@@ -189,8 +194,9 @@ std::optional<config> load_config(int argc, char** argv) {
         else if (i + 1 < argc) value = argv[++i];
         else throw std::invalid_argument("--" + key + " needs a value");
         for (auto& ch : key) ch = ch == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
-        // The seed counts are flags only (no environment variable), for the seed command.
-        if (key == "USERS" || key == "ACCOUNTS" || key == "PRODUCTS") seed_flag = a.substr(0, a.find('='));
+        // The seed settings are flags only (no environment variable), for the seed command.
+        if (key == "USERS" || key == "ACCOUNTS" || key == "PRODUCTS" || key == "TOKENS" || key == "SESSIONS")
+            seed_flag = a.substr(0, a.find('='));
         apply(c, key, value);
     }
     if (!seed_flag.empty() && c.command != "seed")

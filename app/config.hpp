@@ -40,6 +40,8 @@ struct config {
         long long users = 10000;
         long long accounts = 1000;
         long long products = 1000;
+        std::string tokens_file;  // --tokens FILE: sessions for the first seeded users, one token per line
+        long long tokens = 1000;  // --sessions N: how many (at most the users)
     } seed;
 };
 

@@ -5,7 +5,12 @@
 #include <boost/asio/use_future.hpp>
 #include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <pgcoro/connection.hpp>
+#include <stdexcept>
+#include <vector>
+
+#include "domain/auth/tokens.hpp"
 
 #include "net/log.hpp"
 
@@ -60,6 +65,38 @@ ON CONFLICT DO NOTHING)";
 constexpr const char* seed_password_hash =
     "$argon2id$v=19$m=65536,t=2,p=1$Y6RTbnbLw8h+cFiusF3bPQ$ayVevG7baEYS6nhu3dRK6/kuldI9IASCURf6qkhBx04";
 
+// Sessions for seeded users n = 1..$2 (those that exist), $1 the tokens' hashes in user
+// order: what POST /sessions stores, without the password check.
+constexpr const char* sql_sessions = R"(
+INSERT INTO sessions (token_hash, user_id, role, expires_at)
+SELECT t.hash, u.id, u.role, now() + make_interval(secs => $2::float8)
+FROM unnest($1::text[]) WITH ORDINALITY AS t(hash, n)
+JOIN users u ON u.id = ('00000000-0000-4000-8000-' || lpad(t.n::text, 12, '0'))::uuid AND u.deleted_at IS NULL)";
+
+// Tokens for the first seeded users: what the file gets, and what the database keeps.
+struct seed_tokens {
+    std::vector<std::string> hashes;  // in user order
+    std::string lines;                // one token per line
+};
+
+seed_tokens make_seed_tokens(long long count) {
+    seed_tokens out;
+    for (long long n = 0; n < count; ++n) {
+        auto t = domain::make_token();
+        out.hashes.push_back(std::move(t.hash));
+        out.lines += t.token;
+        out.lines += '\n';
+    }
+    return out;
+}
+
+void write_file(const std::string& path, const std::string& text) {
+    std::ofstream out(path, std::ios::trunc);
+    out << text;
+    out.close();
+    if (!out) throw std::runtime_error("could not write " + path);
+}
+
 }  // namespace
 
 int seed(const config& cfg) {
@@ -67,6 +104,11 @@ int seed(const config& cfg) {
     pgcoro::connect_options o;
     o.conninfo = cfg.database_url;
     const auto start = std::chrono::steady_clock::now();
+    long long sessions = -1;
+    seed_tokens tokens;
+    if (!cfg.seed.tokens_file.empty()) tokens = make_seed_tokens(std::min(cfg.seed.tokens, cfg.seed.users));
+    auto open_sessions =
+        pgcoro::statement::make(sql_sessions, tokens.hashes, static_cast<double>(cfg.auth.max.count()));
     auto done = boost::asio::co_spawn(
         ioc,
         [&]() -> boost::asio::awaitable<std::vector<pgcoro::outcome>> {
@@ -83,6 +125,10 @@ int seed(const config& cfg) {
             bool loaded = true;
             for (auto& r : out) loaded = loaded && r.ok();
             if (loaded) co_await conn.execute_script("ANALYZE users, accounts, inventory");
+            if (loaded && !tokens.hashes.empty()) {
+                auto r = co_await conn.execute(std::move(open_sessions));
+                sessions = static_cast<long long>(r.affected_rows());
+            }
             co_return out;
         },
         boost::asio::use_future);
@@ -95,6 +141,8 @@ int seed(const config& cfg) {
                     cfg.seed.users, static_cast<long long>(out[0].rows.affected_rows()), cfg.seed.accounts,
                     static_cast<long long>(out[1].rows.affected_rows()), cfg.seed.products,
                     static_cast<long long>(out[2].rows.affected_rows()), secs);
+        if (sessions >= 0) write_file(cfg.seed.tokens_file, tokens.lines);
+        if (sessions >= 0) std::printf("seed: %lld sessions, tokens in %s\n", sessions, cfg.seed.tokens_file.c_str());
         return 0;
     } catch (const std::exception& e) {
         net::log::error("seed failed: {}", e.what());

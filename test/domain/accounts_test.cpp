@@ -340,12 +340,13 @@ BOOST_AUTO_TEST_CASE(concurrent_requests_with_one_key_create_one_transfer) {
 
 // The server talks to PostgreSQL through a proxy that cuts the connection right when
 // COMMIT is sent: the server cannot know whether the transfer committed.
-BOOST_AUTO_TEST_CASE(lost_commit_outcomes_are_settled_and_never_move_money_twice) {
+BOOST_AUTO_TEST_CASE(lost_commit_outcomes_are_settled_and_never_move_money_twice,
+                     *boost::unit_test::precondition(plaintext_to_the_database{})) {
     auto [host, pg_port] = host_port(database_url());
     fault_proxy proxy(host, pg_port);
     // sslmode=disable: the proxy must see the statements to cut at COMMIT.
     server_process srv(PGCORO_SERVER_BIN,
-                       {{"DATABASE_URL", via_port(database_url(), proxy.port()) + "?sslmode=disable&gssencmode=disable"},
+                       {{"DATABASE_URL", proxied_url(database_url(), proxy.port())},
                         {"WORKERS", "1"},
                         {"PASSWORD_HASH_COST", "min"}});
     auto a = new_account("100.00");

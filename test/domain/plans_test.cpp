@@ -12,6 +12,7 @@
 
 #include "domain/accounts/transfers.hpp"
 #include "support/pg_env.hpp"
+#include "support/server_process.hpp"
 
 namespace asio = boost::asio;
 using test_support::run;
@@ -27,8 +28,11 @@ struct scratch_database {
         admin("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");
         admin("CREATE DATABASE " + name);
         auto base = test_support::database_url();
-        url = base.substr(0, base.rfind('/')) + "/" + name;
-        server("migrate");
+        auto q = base.find('?');  // options (sslmode=... with PG_TLS=1) stay
+        auto options = q == std::string::npos ? std::string() : base.substr(q);
+        base = base.substr(0, q);
+        url = base.substr(0, base.rfind('/')) + "/" + name + options;
+        server({"migrate"});
     }
     ~scratch_database() {
         try {
@@ -45,9 +49,9 @@ struct scratch_database {
             co_await c.query(sql);
         }());
     }
-    void server(const std::string& args) const {
-        std::string cmd = "DATABASE_URL='" + url + "' PGCORO_LOG_LEVEL=warn " PGCORO_SERVER_BIN " " + args + " >/dev/null";
-        BOOST_REQUIRE_EQUAL(std::system(cmd.c_str()), 0);
+    void server(const std::vector<std::string>& args) const {
+        auto r = test_support::run_process(PGCORO_SERVER_BIN, args, {{"DATABASE_URL", url}, {"PGCORO_LOG_LEVEL", "warn"}});
+        BOOST_REQUIRE_MESSAGE(r.status == 0, r.output);
     }
 };
 
@@ -98,7 +102,7 @@ BOOST_AUTO_TEST_CASE(transfer_statements_use_indexes_on_empty_and_seeded_tables)
     for (auto& p : empty) BOOST_ERROR("sequential scan on the empty database, " << p);
 
     // Small, analysed tables are where the planner likes sequential scans best.
-    db.server("seed --users 50 --accounts 20 --products 5");
+    db.server({"seed", "--users", "50", "--accounts", "20", "--products", "5"});
     asio::io_context ioc;
     run(ioc, [&]() -> asio::awaitable<void> {
         pgcoro::connect_options o;

@@ -102,3 +102,42 @@ BOOST_AUTO_TEST_CASE(script_runs_several_statements) {
         BOOST_TEST((co_await c.query("SELECT sum(v)::int FROM s")).scalar<int>() == 6);  // one implicit transaction
     }());
 }
+
+namespace {
+// Set by scripts/test when the private cluster runs with TLS (PG_TLS=1): a CA that signed
+// nothing this cluster uses.
+struct tls_cluster {
+    boost::test_tools::assertion_result operator()(boost::unit_test::test_unit_id) const {
+        const char* ca = std::getenv("PGCORO_WRONG_CA");
+        boost::test_tools::assertion_result ok(ca && *ca);
+        if (!ok) ok.message() << "the cluster runs without TLS (run with PG_TLS=1)";
+        return ok;
+    }
+};
+}  // namespace
+
+// verify-full with the wrong CA: the connection fails, saying why, and never falls back
+// to an unverified or plaintext connection.
+BOOST_AUTO_TEST_CASE(a_server_certificate_from_another_ca_is_refused, *boost::unit_test::precondition(tls_cluster{})) {
+    std::string url = test_support::database_url();
+    auto at = url.find("sslrootcert=");
+    BOOST_TEST_REQUIRE(at != std::string::npos);
+    auto end = url.find('&', at);
+    url.replace(at, end == std::string::npos ? std::string::npos : end - at,
+                std::string("sslrootcert=") + std::getenv("PGCORO_WRONG_CA"));
+    asio::io_context ioc;
+    std::string message;
+    pgcoro::errc kind = pgcoro::errc::sql;
+    run(ioc, [&]() -> asio::awaitable<void> {
+        auto o = opts();
+        o.conninfo = url;
+        try {
+            co_await connection::connect(ioc.get_executor(), o);
+        } catch (const pgcoro::error& e) {
+            message = e.what();
+            kind = e.kind();
+        }
+    }());
+    BOOST_TEST((kind == pgcoro::errc::connect_failed));
+    BOOST_TEST(message.find("certificate verify failed") != std::string::npos, message);
+}

@@ -23,7 +23,7 @@ struct proxied {
     fault_proxy proxy;
     connect_options opts() {
         connect_options o;
-        o.conninfo = via_port(database_url(), proxy.port()) + "?sslmode=disable&gssencmode=disable";
+        o.conninfo = proxied_url(database_url(), proxy.port());
         o.connect_timeout = std::chrono::milliseconds(500);
         return o;
     }
@@ -133,7 +133,8 @@ BOOST_AUTO_TEST_CASE(connect_to_a_silent_server_times_out_without_blocking_the_l
     BOOST_TEST(ticks >= 20);  // the loop kept running meanwhile
 }
 
-BOOST_AUTO_TEST_CASE(connection_dropped_after_commit_is_sent_is_outcome_unknown) {
+BOOST_AUTO_TEST_CASE(connection_dropped_after_commit_is_sent_is_outcome_unknown,
+                     *boost::unit_test::precondition(plaintext_to_the_database{})) {
     proxied px;
     asio::io_context ioc;
     run(ioc, [&]() -> asio::awaitable<void> {

@@ -4,6 +4,8 @@
 // (e.g. right after COMMIT is sent). Runs on its own thread and io_context.
 #pragma once
 
+#include <boost/test/unit_test.hpp>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -150,5 +152,32 @@ inline std::string via_port(const std::string& url, unsigned short port) {
     auto slash = url.find('/', start);
     return url.substr(0, start) + "127.0.0.1:" + std::to_string(port) + url.substr(slash);
 }
+
+// Whether the cluster takes only TLS (scripts/pg with PG_TLS=1): its URL asks for it.
+inline bool requires_tls(const std::string& url) {
+    return url.find("sslmode=verify") != std::string::npos || url.find("sslmode=require") != std::string::npos;
+}
+
+// `url` with more libpq options (a=b&c=d) after those it has.
+inline std::string with_options(const std::string& url, const std::string& options) {
+    return url + (url.find('?') == std::string::npos ? "?" : "&") + options;
+}
+
+// The URL for a client behind the proxy: in plaintext when the cluster allows it, so
+// that cut_when_client_sends can read the protocol; over TLS otherwise (the proxy still
+// forwards, delays and cuts bytes, but cannot read them).
+inline std::string proxied_url(const std::string& url, unsigned short port) {
+    return with_options(via_port(url, port), requires_tls(url) ? "gssencmode=disable" : "sslmode=disable&gssencmode=disable");
+}
+
+// For test cases that cut at a statement's text: they need plaintext (see proxied_url).
+struct plaintext_to_the_database {
+    boost::test_tools::assertion_result operator()(boost::unit_test::test_unit_id) const {
+        const char* url = std::getenv("DATABASE_URL");
+        boost::test_tools::assertion_result ok(!url || !requires_tls(url));
+        if (!ok) ok.message() << "the cluster takes only TLS (PG_TLS=1): the fault proxy cannot read statements";
+        return ok;
+    }
+};
 
 }  // namespace test_support

@@ -1,0 +1,133 @@
+// e2e: what the server refuses or does at start-up, before it serves: AUTH=off on a
+// public address, operators made by BOOTSTRAP_OPERATOR_* and by `pgcoro-server operator`,
+// and a database whose certificate it cannot verify.
+#define BOOST_TEST_MODULE e2e_startup
+#include <boost/test/unit_test.hpp>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <cstdio>
+#include <random>
+#include <string>
+
+#include "support/pg_env.hpp"
+#include "support/server_process.hpp"
+
+using namespace test_support;
+using net::http::verb;
+namespace json = boost::json;
+
+namespace {
+
+std::string unique_email(const std::string& stem) {
+    static std::mt19937_64 rng{std::random_device{}()};
+    return stem + std::to_string(rng() % 1000000000000ULL) + "@example.com";
+}
+
+// `pgcoro-server operator EMAIL` with `password_line` on its standard input; its exit
+// status and output.
+process_result operator_command(const std::string& email, const std::string& password_line) {
+    std::string cmd = std::string(PGCORO_SERVER_BIN) + " operator " + email + " 2>&1";
+    FILE* p = popen(cmd.c_str(), "w");  // DATABASE_URL comes from this process's environment
+    BOOST_TEST_REQUIRE(p != nullptr);
+    std::fputs(password_line.c_str(), p);
+    int status = pclose(p);
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, {}};
+}
+
+// POST /sessions on `port`: the status and, on success, the role.
+std::pair<int, std::string> log_in(unsigned short port, const std::string& email, const std::string& password) {
+    auto res = http_request(port, verb::post, "/sessions",
+                            json::serialize(json::object{{"email", email}, {"password", password}}));
+    std::string role;
+    if (res.result_int() == 201) role = json::parse(res.body()).at("data").at("role").as_string().c_str();
+    return {static_cast<int>(res.result_int()), role};
+}
+
+std::map<std::string, std::string> auth_env() {
+    return {{"DATABASE_URL", database_url()}, {"AUTH", "required"}, {"PASSWORD_HASH_COST", "min"}, {"WORKERS", "1"}};
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(auth_off_is_refused_on_a_public_address) {
+    auto r = run_process(PGCORO_SERVER_BIN, {},
+                         {{"DATABASE_URL", database_url()}, {"AUTH", "off"}, {"BIND_ADDRESS", "0.0.0.0"}, {"PORT", "0"}});
+    BOOST_TEST(r.status == 2);
+    BOOST_TEST(r.output.find("AUTH=off") != std::string::npos, r.output);
+    BOOST_TEST(r.output.find("loopback") != std::string::npos, r.output);
+    BOOST_TEST(r.output.find("listening") == std::string::npos, r.output);
+
+    // On loopback it starts, and says so in a warning.
+    server_process srv(PGCORO_SERVER_BIN, {{"DATABASE_URL", database_url()}, {"AUTH", "off"}, {"WORKERS", "1"}});
+    BOOST_TEST(srv.output().find("warn AUTH=off") != std::string::npos, srv.output());
+}
+
+BOOST_AUTO_TEST_CASE(bootstrap_operator_is_created_once_and_promotes_an_existing_user) {
+    auto email = unique_email("boot");
+    auto env = auth_env();
+    env["BOOTSTRAP_OPERATOR_EMAIL"] = email;
+    env["BOOTSTRAP_OPERATOR_PASSWORD"] = "operator password";
+    {
+        server_process srv(PGCORO_SERVER_BIN, env);
+        BOOST_TEST(srv.output().find("bootstrap operator " + email + ": created") != std::string::npos, srv.output());
+        BOOST_TEST(srv.output().find("operator password") == std::string::npos);  // never logged
+        BOOST_TEST((log_in(srv.port(), email, "operator password") == std::pair<int, std::string>{201, "operator"}));
+    }
+    server_process again(PGCORO_SERVER_BIN, env);
+    BOOST_TEST(again.output().find(": already an operator") != std::string::npos, again.output());
+
+    // An existing user is promoted; their password stays.
+    auto user = unique_email("promote");
+    auto created = http_request(again.port(), verb::post, "/users",
+                                json::serialize(json::object{{"email", user}, {"username", "promoted"},
+                                                             {"password", "user password"}}));
+    BOOST_TEST_REQUIRE(created.result_int() == 201);
+    BOOST_TEST((log_in(again.port(), user, "user password") == std::pair<int, std::string>{201, "user"}));
+    env["BOOTSTRAP_OPERATOR_EMAIL"] = user;
+    server_process promoting(PGCORO_SERVER_BIN, env);
+    BOOST_TEST(promoting.output().find(": promoted") != std::string::npos, promoting.output());
+    BOOST_TEST((log_in(promoting.port(), user, "user password") == std::pair<int, std::string>{201, "operator"}));
+    BOOST_TEST(log_in(promoting.port(), user, "operator password").first == 401);
+}
+
+BOOST_AUTO_TEST_CASE(operator_command_reads_the_password_from_standard_input) {
+    setenv("DATABASE_URL", database_url().c_str(), 1);
+    setenv("PASSWORD_HASH_COST", "min", 1);
+    auto email = unique_email("cli");
+    BOOST_TEST(operator_command(email, "short\n").status == 2);  // under 8 characters
+    BOOST_TEST(operator_command(email, "a good password\n").status == 0);
+    BOOST_TEST(operator_command(email, "\n").status == 2);  // a password is always asked for
+
+    server_process srv(PGCORO_SERVER_BIN, auth_env());
+    BOOST_TEST((log_in(srv.port(), email, "a good password") == std::pair<int, std::string>{201, "operator"}));
+    BOOST_TEST(log_in(srv.port(), email, "short").first == 401);
+}
+
+// With PG_TLS=1 (scripts/pg): a CA that did not sign the server's certificate stops the
+// server at start with the reason, and the URL's password appears in no log line.
+BOOST_AUTO_TEST_CASE(a_wrong_certificate_authority_stops_the_server_and_its_password_is_never_logged) {
+    const char* wrong_ca = std::getenv("PGCORO_WRONG_CA");
+    std::string url = database_url();
+    if (!wrong_ca || url.find("sslrootcert=") == std::string::npos) {
+        BOOST_TEST_MESSAGE("the cluster runs without TLS (run with PG_TLS=1): only the password check runs");
+    } else {
+        auto at = url.find("sslrootcert=");
+        auto end = url.find('&', at);
+        url.replace(at, end == std::string::npos ? std::string::npos : end - at, std::string("sslrootcert=") + wrong_ca);
+    }
+    // A password the cluster does not need (trust authentication), to see it is never printed.
+    auto at = url.find("postgres@");
+    BOOST_TEST_REQUIRE(at != std::string::npos);
+    url.replace(at, 9, "postgres:hunter2-secret@");
+    if (wrong_ca) {
+        auto r = run_process(PGCORO_SERVER_BIN, {}, {{"DATABASE_URL", url}, {"PORT", "0"}, {"BIND_ADDRESS", "127.0.0.1"}});
+        BOOST_TEST(r.status == 1);
+        BOOST_TEST(r.output.find("certificate verify failed") != std::string::npos, r.output);
+        BOOST_TEST(r.output.find("hunter2") == std::string::npos, r.output);
+    }
+    // A mistaken argument (the URL without its flag) is not echoed either.
+    auto r = run_process(PGCORO_SERVER_BIN, {url}, {{"DATABASE_URL", database_url()}});
+    BOOST_TEST(r.status == 2);
+    BOOST_TEST(r.output.find("hunter2") == std::string::npos, r.output);
+}
