@@ -3,7 +3,9 @@
 // server's limits (fed in two pieces, as a network would), the router (templates with
 // parameters, 404/405, query parameters, percent-decoding) and the JSON body parser
 // (net::parse_json_object, also run on the raw input so JSON is fuzzed directly), and
-// the response written as the server writes it (net/wire.hpp), which must read back whole.
+// the response written as the server writes it (net/wire.hpp), which must read back whole;
+// and the first steps of every protected route on its untrusted headers (domain/auth):
+// the bearer token of Authorization, and the client address of X-Forwarded-For.
 //
 // Shared by the libFuzzer target (http_fuzz.cpp, clang, scripts/fuzz) and the regression
 // test that replays saved inputs in the normal build (test/net/fuzz_regressions_test.cpp).
@@ -21,6 +23,8 @@
 #include <string>
 #include <string_view>
 
+#include "domain/auth/client_address.hpp"
+#include "domain/auth/tokens.hpp"
 #include "net/json_response.hpp"
 #include "net/log.hpp"
 #include "net/router.hpp"
@@ -72,6 +76,18 @@ inline void json_only(std::string_view input) {
     }
 }
 
+// What domain/auth/access.cpp and login.cpp read from a request before any database.
+inline void auth_headers(const net::request& req) {
+    if (auto token = domain::bearer_token(req[net::http::field::authorization])) {
+        // Only the shape make_token() gives gets this far, and its hash is 64 hex digits.
+        if (token->size() != 43 || domain::token_hash(*token).size() != 64) std::terminate();
+    }
+    static const auto proxies = domain::trusted_proxies::parse("127.0.0.1/32, ::1, 10.0.0.0/8, fd00::/8");
+    auto client = proxies->client("127.0.0.1", req["X-Forwarded-For"]);
+    if (client.empty()) std::terminate();
+    (void)proxies->client("203.0.113.9", req["X-Forwarded-For"]);
+}
+
 inline void parse_and_route(std::string_view input, std::size_t split) {
     net::http::request_parser<net::http::string_body> parser;
     parser.header_limit(header_limit);
@@ -102,6 +118,7 @@ inline void parse_and_route(std::string_view input, std::size_t split) {
         if (ec || !parser.is_done()) return;
     }
     net::request req = parser.release();
+    auth_headers(req);
 
     // Routing as the server does it.
     std::string_view target = req.target();
