@@ -7,8 +7,11 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <cstdio>
+#include <algorithm>
 #include <random>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "support/pg_env.hpp"
 #include "support/server_process.hpp"
@@ -130,4 +133,38 @@ BOOST_AUTO_TEST_CASE(a_wrong_certificate_authority_stops_the_server_and_its_pass
     auto r = run_process(PGCORO_SERVER_BIN, {url}, {{"DATABASE_URL", database_url()}});
     BOOST_TEST(r.status == 2);
     BOOST_TEST(r.output.find("hunter2") == std::string::npos, r.output);
+}
+
+// Password hashing runs on a bounded queue: past HASH_QUEUE_MAX waiting or running, a
+// sign-up (or log-in) is refused at once with 503 OVERLOADED instead of waiting behind
+// minutes of hashing.
+BOOST_AUTO_TEST_CASE(a_flood_of_sign_ups_past_the_hash_queue_is_refused_at_once) {
+    server_process srv(PGCORO_SERVER_BIN, {{"DATABASE_URL", database_url()},
+                                           {"PASSWORD_HASH_COST", "moderate"},  // ~0.5 s and 256 MiB each
+                                           {"HASH_QUEUE_MAX", "2"},
+                                           {"WORKERS", "2"}});
+    constexpr int clients = 8;
+    std::vector<std::thread> threads;
+    std::vector<int> status(clients);
+    std::vector<std::string> retry_after(clients);
+    for (int i = 0; i < clients; ++i)
+        threads.emplace_back([&, i] {
+            auto res = http_request(srv.port(), verb::post, "/users",
+                                    json::serialize(json::object{{"email", unique_email("flood")},
+                                                                 {"username", "flood"},
+                                                                 {"password", "correct horse"}}));
+            status[i] = static_cast<int>(res.result_int());
+            retry_after[i] = std::string(res["Retry-After"]);
+            if (status[i] == 503)
+                BOOST_TEST(json::parse(res.body()).at("code").as_string() == "OVERLOADED");
+        });
+    for (auto& t : threads) t.join();
+    int created = static_cast<int>(std::count(status.begin(), status.end(), 201));
+    int refused = static_cast<int>(std::count(status.begin(), status.end(), 503));
+    BOOST_TEST_MESSAGE(created << " created, " << refused << " refused of " << clients);
+    BOOST_TEST(created >= 2);
+    BOOST_TEST(refused >= 1);
+    BOOST_TEST(created + refused == clients);
+    for (int i = 0; i < clients; ++i)
+        if (status[i] == 503) BOOST_TEST(retry_after[i] == "1");
 }
