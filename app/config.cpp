@@ -88,6 +88,9 @@ bool loopback(const std::string& address) {
 // The checks that span several settings.
 void check(const config& c) {
     if (c.database_url.empty()) throw std::invalid_argument("DATABASE_URL is not set (or pass --database-url)");
+    if (c.test_routes && c.command == "serve" && !loopback(c.http.address))
+        throw std::invalid_argument("PGCORO_TEST_ROUTES adds unauthenticated /debug routes: it is refused unless "
+                                    "BIND_ADDRESS is a loopback address (BIND_ADDRESS is " + c.http.address + ")");
     if (!c.auth.required && c.command == "serve" && !loopback(c.http.address))
         throw std::invalid_argument("AUTH=off serves the open API (no tokens, no roles) to anyone who can connect: it is "
                                     "refused unless BIND_ADDRESS is a loopback address such as 127.0.0.1 (BIND_ADDRESS is " +
@@ -194,6 +197,9 @@ std::optional<config> load_config(int argc, char** argv) {
         else if (i + 1 < argc) value = argv[++i];
         else throw std::invalid_argument("--" + key + " needs a value");
         for (auto& ch : key) ch = ch == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+        // Arguments show in `ps` and /proc: a password is taken from the environment only.
+        if (key == "BOOTSTRAP_OPERATOR_PASSWORD")
+            throw std::invalid_argument("BOOTSTRAP_OPERATOR_PASSWORD is read from the environment only, never from an argument");
         // The seed settings are flags only (no environment variable), for the seed command.
         if (key == "USERS" || key == "ACCOUNTS" || key == "PRODUCTS" || key == "TOKENS" || key == "SESSIONS")
             seed_flag = a.substr(0, a.find('='));

@@ -14,9 +14,9 @@ namespace app {
 
 namespace {
 
-// Hashes the password here (start-up: blocking is fine) and runs the one statement.
-domain::operator_outcome ensure(const config& cfg, const std::string& email, const std::string& password) {
-    auto hash = domain::hash_password_now(password, cfg.password_cost);
+// On a connection of its own, before serving (blocking password checks are fine here).
+domain::operator_outcome ensure(const config& cfg, const std::string& email, const std::string& password,
+                                bool promote_only_with_password) {
     boost::asio::io_context ioc;
     pgcoro::connect_options o;
     o.conninfo = cfg.database_url;
@@ -24,7 +24,8 @@ domain::operator_outcome ensure(const config& cfg, const std::string& email, con
         ioc,
         [&]() -> boost::asio::awaitable<domain::operator_outcome> {
             auto conn = co_await pgcoro::connection::connect(ioc.get_executor(), o);
-            co_return co_await domain::ensure_operator(conn, email, hash);
+            co_return co_await domain::ensure_operator(conn, email, password, cfg.password_cost,
+                                                       promote_only_with_password);
         },
         boost::asio::use_future);
     ioc.run();
@@ -45,7 +46,13 @@ bool bootstrap_operator(const config& cfg) {
         return false;
     }
     try {
-        auto outcome = ensure(cfg, cfg.auth.operator_email, cfg.auth.operator_password);
+        // An existing user is promoted only with their own password: whoever signed up
+        // with this email first must not become an operator by it.
+        auto outcome = ensure(cfg, cfg.auth.operator_email, cfg.auth.operator_password, true);
+        if (outcome == domain::operator_outcome::refused) {
+            net::log::error("bootstrap operator {}: {}", cfg.auth.operator_email, domain::to_string(outcome));
+            return false;
+        }
         net::log::info("bootstrap operator {}: {}", cfg.auth.operator_email, domain::to_string(outcome));
         return true;
     } catch (const std::exception& e) {
@@ -67,7 +74,9 @@ int operator_command(const config& cfg) {
         return 2;
     }
     try {
-        auto outcome = ensure(cfg, cfg.operator_email, password);
+        // Whoever runs this command has the server's configuration: an existing user is
+        // promoted without their password.
+        auto outcome = ensure(cfg, cfg.operator_email, password, false);
         std::cout << "operator " << cfg.operator_email << ": " << domain::to_string(outcome)
                   << (outcome == domain::operator_outcome::created ? "" : " (password unchanged)") << "\n";
         return 0;

@@ -5,6 +5,7 @@
 #include <boost/asio/use_future.hpp>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <pgcoro/connection.hpp>
 #include <stdexcept>
@@ -90,11 +91,14 @@ seed_tokens make_seed_tokens(long long count) {
     return out;
 }
 
+// Readable by its owner only: the tokens are bearer credentials.
 void write_file(const std::string& path, const std::string& text) {
     std::ofstream out(path, std::ios::trunc);
     out << text;
     out.close();
     if (!out) throw std::runtime_error("could not write " + path);
+    std::filesystem::permissions(path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write,
+                                 std::filesystem::perm_options::replace);
 }
 
 }  // namespace

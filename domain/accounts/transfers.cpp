@@ -29,9 +29,11 @@ using awaitable_response = asio::awaitable<net::response>;
 //            When there is one nothing else runs: a replay locks and moves nothing.
 //   locked   both accounts, locked in id order (every transfer locks in the same order,
 //            so two transfers between the same accounts queue up instead of deadlocking).
-//   verdict  both found? enough money? Compared in NUMERIC by the database: exact.
-//            The source must be the caller's ($7; NULL for an operator): someone
-//            else's account is "not found", and nothing moves.
+//   verdict  both found (and locked)? enough money? Compared in NUMERIC by the
+//            database: exact.
+//            The source must be the caller's ($7; NULL for an operator), checked
+//            before anything is locked: someone else's account is "not found", and
+//            nothing is locked or moved.
 //   debit, credit, created  run only when the verdict allows; their CTEs run whether or
 //            not the final SELECT reads them.
 //
@@ -61,16 +63,17 @@ WITH prior AS (
     FROM transfers WHERE idempotency_key = $4::text
 ),
 locked AS (
-    SELECT id, balance, owner_id FROM accounts
+    SELECT id, balance FROM accounts
     WHERE id IN ($1::uuid, $2::uuid) AND NOT EXISTS (SELECT 1 FROM prior)
+      AND EXISTS (SELECT 1 FROM accounts WHERE id = $1::uuid AND ($7::uuid IS NULL OR owner_id = $7::uuid))
     ORDER BY id
     FOR UPDATE
 ),
 verdict AS (
-    SELECT coalesce(bool_or(id = $1::uuid AND mine), false) AS from_found,
+    SELECT coalesce(bool_or(id = $1::uuid), false) AS from_found,
            coalesce(bool_or(id = $2::uuid), false) AS to_found,
-           coalesce(bool_or(id = $1::uuid AND mine AND balance >= $3::numeric), false) AS funded
-    FROM (SELECT id, balance, ($7::uuid IS NULL OR owner_id = $7::uuid) AS mine FROM locked) l
+           coalesce(bool_or(id = $1::uuid AND balance >= $3::numeric), false) AS funded
+    FROM locked
 ),
 go AS (
     SELECT from_found AND to_found AND funded AS ok FROM verdict
@@ -139,11 +142,10 @@ std::string fingerprint(const pgcoro::uuid& from, const pgcoro::uuid& to, const 
 }
 
 // Keys belong to their caller: two users sending the same key never meet, because the
-// key stored is prefixed by the caller's id. (With AUTH=off there is no caller: the key
-// as sent, in a namespace of its own since it cannot hold the 37-character prefix.)
+// key stored is prefixed by the caller's id ("open:" with AUTH=off, where there is none,
+// so an open key can never pose as a user's).
 std::string scoped_key(const caller& who, std::string key) {
-    if (!who.user_id) return key;
-    return who.user_id->to_string() + ":" + key;
+    return (who.user_id ? who.user_id->to_string() : std::string("open")) + ":" + key;
 }
 
 transfer_request read_request(const net::request_context& ctx, const caller& who) {

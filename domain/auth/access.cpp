@@ -1,5 +1,7 @@
 #include "domain/auth/access.hpp"
 
+#include <type_traits>
+
 #include "domain/auth/sessions.hpp"
 #include "domain/auth/tokens.hpp"
 #include "domain/common/errors.hpp"
@@ -34,6 +36,9 @@ boost::asio::awaitable<caller> identify(services& svc, const net::request_contex
 
 template <typename Call>
 boost::asio::awaitable<net::response> guarded(services& svc, net::request_context& ctx, access rule, Call call) {
+    // `call` is a parameter of this coroutine: keep it a plain bundle of references and
+    // pointers (see domain/users/password.cpp on GCC 12 and lambda parameters).
+    static_assert(std::is_trivially_destructible_v<Call>);
     // Known before anything can fail: whether the answer, error or not, is a signed-in
     // caller's (and so must not be stored by caches on the way).
     const bool private_answer = svc.auth.required && rule != access::anyone;

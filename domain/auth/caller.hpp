@@ -24,8 +24,12 @@ struct caller {
 
     // The owner a statement must match (`AND ($n::uuid IS NULL OR owner_id = $n)`):
     // nullopt when the caller may act for anyone. Ownership is a predicate of the
-    // statement, so "not yours" and "not there" are the same empty result.
-    std::optional<pgcoro::uuid> scope() const { return is_operator ? std::nullopt : user_id; }
+    // statement, so "not yours" and "not there" are the same empty result. A caller who
+    // is no one (a public route's) owns nothing: the nil UUID, which no row has.
+    std::optional<pgcoro::uuid> scope() const {
+        if (is_operator) return std::nullopt;
+        return user_id.value_or(pgcoro::uuid{});
+    }
     // Whether the caller may act as or for user `id` (the user resources).
     bool may_act_for(const pgcoro::uuid& id) const { return is_operator || (user_id && *user_id == id); }
 

@@ -32,6 +32,9 @@ struct session_store::worker_state {
     pgcoro::pool* pool;
     std::unique_ptr<pgcoro::lookup_batcher> lookups;
     std::unordered_map<std::string, entry> cache;
+    // Moves on at every forget_*(): a lookup that read its row before a revocation and
+    // resumes after it must not put the session back in the cache.
+    std::uint64_t revocations = 0;
 };
 
 session_store::session_store(session_settings s) : settings_(s) {
@@ -40,15 +43,18 @@ session_store::session_store(session_settings s) : settings_(s) {
     auto touch = std::min<std::chrono::seconds>(std::chrono::seconds(60), std::max<std::chrono::seconds>(
                                                                                std::chrono::seconds(1), s.idle / 4));
     auto idle = std::to_string(s.idle.count());
-    // Column 3: how long the session stays valid, in ms, by the database's clock (the
-    // cache then never outlives the session, whatever this host's clock says).
+    // A live session of a live user opened in the user's current epoch (a password change
+    // or a deletion moves it on). The role is the user's now. Column 3: how long the
+    // session stays valid, in ms, by the database's clock (the cache then never outlives
+    // the session, whatever this host's clock says).
     sql_lookup_ =
-        "SELECT token_hash, user_id, role,"
-        " floor(extract(epoch FROM least(expires_at, last_used_at + make_interval(secs => " + idle +
+        "SELECT s.token_hash, s.user_id, u.role,"
+        " floor(extract(epoch FROM least(s.expires_at, s.last_used_at + make_interval(secs => " + idle +
         ")) - now()) * 1000)::int8,"
-        " last_used_at < now() - make_interval(secs => " + std::to_string(touch.count()) + ")"
-        " FROM sessions WHERE token_hash = ANY($1::text[]) AND revoked_at IS NULL AND expires_at > now()"
-        " AND last_used_at > now() - make_interval(secs => " + idle + ")";
+        " s.last_used_at < now() - make_interval(secs => " + std::to_string(touch.count()) + ")"
+        " FROM sessions s JOIN users u ON u.id = s.user_id AND u.deleted_at IS NULL AND u.session_epoch = s.epoch"
+        " WHERE s.token_hash = ANY($1::text[]) AND s.revoked_at IS NULL AND s.expires_at > now()"
+        " AND s.last_used_at > now() - make_interval(secs => " + idle + ")";
 }
 
 session_store::~session_store() = default;
@@ -69,6 +75,7 @@ std::optional<caller> session_store::cached(std::size_t worker, const std::strin
 
 boost::asio::awaitable<std::optional<caller>> session_store::lookup(std::size_t worker, std::string hash) {
     auto& w = *workers_[worker];
+    const auto revocations = w.revocations;
     auto found = co_await w.lookups->find(hash);
     if (!found) {
         w.cache.erase(hash);
@@ -82,6 +89,7 @@ boost::asio::awaitable<std::optional<caller>> session_store::lookup(std::size_t 
     auto remaining = std::chrono::milliseconds(row.get<std::int64_t>(3));
     bool stale = row.get<bool>(4);
 
+    if (w.revocations != revocations) co_return who;  // answered as read; not cached
     if (w.cache.size() >= max_cached_sessions) w.cache.clear();
     auto now = steady::now();
     auto& slot = w.cache[hash];
@@ -115,11 +123,15 @@ void on_every_worker(Workers& workers, std::size_t here, F forget) {
 }  // namespace
 
 void session_store::forget_token(std::size_t here, const std::string& hash) {
-    on_every_worker(workers_, here, [hash](worker_state& w) { w.cache.erase(hash); });
+    on_every_worker(workers_, here, [hash](worker_state& w) {
+        ++w.revocations;
+        w.cache.erase(hash);
+    });
 }
 
 void session_store::forget_user(std::size_t here, const pgcoro::uuid& user) {
     on_every_worker(workers_, here, [user](worker_state& w) {
+        ++w.revocations;
         std::erase_if(w.cache, [&](const auto& kv) { return kv.second.who.user_id == user; });
     });
 }

@@ -23,5 +23,6 @@ boost::asio::awaitable<bool> verify_password(services& svc, std::string password
 
 // Synchronous, for start-up and command-line use only (never on an event loop).
 std::string hash_password_now(const std::string& password, const std::string& cost);
+bool verify_password_now(const std::string& password, const std::string& hash);
 
 }  // namespace domain

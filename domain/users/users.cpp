@@ -5,6 +5,7 @@
 
 #include "domain/auth/access.hpp"
 #include "domain/auth/sessions.hpp"
+#include "domain/auth/throttle.hpp"
 #include "domain/common/errors.hpp"
 #include "domain/common/input.hpp"
 #include "domain/users/password.hpp"
@@ -35,11 +36,13 @@ const std::string sql_search = std::string("SELECT ") + user_columns +
                                " ORDER BY created_at DESC, id DESC LIMIT 50";
 // updated_at moves strictly forward, so a version read once matches at most one write.
 // A password change ($5, the new hash) also ends every session of the user, in the same
-// statement; $6 is the hash the current password was verified against, so a concurrent
+// statement (and moves session_epoch on, which also ends any session whose log-in is
+// still in flight); $6 is the hash the current password was verified against, so a concurrent
 // change of the password makes this one miss (409) rather than silently win.
 const std::string sql_patch = std::string(
     "WITH patched AS (UPDATE users SET username = COALESCE($2, username), email = COALESCE($3, email),"
     " password_hash = COALESCE($5, password_hash),"
+    " session_epoch = session_epoch + CASE WHEN $5::text IS NULL THEN 0 ELSE 1 END,"
     " updated_at = GREATEST(clock_timestamp(), updated_at + interval '1 microsecond')"
     " WHERE id = $1 AND deleted_at IS NULL AND ($4::timestamptz IS NULL OR updated_at = $4::timestamptz)"
     " AND ($6::text IS NULL OR password_hash = $6::text)"
@@ -47,10 +50,11 @@ const std::string sql_patch = std::string(
     " ended AS (UPDATE sessions SET revoked_at = now() WHERE user_id IN (SELECT id FROM patched)"
     " AND $5::text IS NOT NULL AND revoked_at IS NULL)"
     " SELECT * FROM patched";
-const std::string sql_password_hash = "SELECT password_hash FROM users WHERE id = $1 AND deleted_at IS NULL";
+const std::string sql_password_hash = "SELECT password_hash, email FROM users WHERE id = $1 AND deleted_at IS NULL";
 // A deleted user's sessions end with it.
 const std::string sql_delete =
-    "WITH gone AS (UPDATE users SET deleted_at = now() WHERE id = $1 AND deleted_at IS NULL RETURNING id),"
+    "WITH gone AS (UPDATE users SET deleted_at = now(), session_epoch = session_epoch + 1"
+    " WHERE id = $1 AND deleted_at IS NULL RETURNING id),"
     " ended AS (UPDATE sessions SET revoked_at = now() WHERE user_id IN (SELECT id FROM gone) AND revoked_at IS NULL)"
     " SELECT id FROM gone";
 
@@ -165,17 +169,31 @@ awaitable_response list_users(services& svc, net::request_context& ctx, const ca
 }
 
 // A new password needs the current one, whoever asks (an operator included): the stored
-// hash it was verified against, and the new password's hash.
-boost::asio::awaitable<std::pair<std::string, std::string>> change_password(services& svc, pgcoro::pool& pool,
+// hash it was verified against, and the new password's hash. A wrong current_password
+// counts as a failed log-in of the user's email (domain/auth/throttle.hpp): a stolen
+// session cannot be used to guess the password faster than the log-in page allows.
+boost::asio::awaitable<std::pair<std::string, std::string>> change_password(services& svc,
+                                                                            const net::request_context& ctx,
                                                                             pgcoro::uuid id, std::string current,
                                                                             std::string password) {
+    auto& pool = svc.pool(ctx.worker);
     auto stored = co_await pool.query(sql_password_hash, id);
     if (stored.empty()) user_not_found();
     auto verified_hash = stored.front().get<std::string>(0);
+    auto email = stored.front().get<std::string>(1);
+    const auto address = throttle::client_address(svc, ctx);
+    pgcoro::batch attempt;
+    throttle::add_attempt(attempt, email, address);
+    auto counted = co_await pool.execute(std::move(attempt));
+    throttle::check(counted.at(0).value());
     bool verified = co_await verify_password(svc, std::move(current), verified_hash);
     if (!verified)
         fail(status::forbidden, "FORBIDDEN", "current_password is not the user's password",
              {json::object{{"field", "current_password"}, {"message", "is wrong"}}});
+    pgcoro::batch success;
+    throttle::add_success(success, email, address);
+    auto cleared = co_await pool.execute(std::move(success));
+    for (auto& c : cleared) c.value();
     auto new_hash = co_await hash_password(svc, std::move(password));
     co_return std::pair{std::move(verified_hash), std::move(new_hash)};
 }
@@ -207,7 +225,7 @@ awaitable_response patch_user(services& svc, net::request_context& ctx, const ca
     }
     std::optional<std::string> new_hash, verified_hash;
     if (password) {
-        auto hashes = co_await change_password(svc, pool, id, *current_password, *password);
+        auto hashes = co_await change_password(svc, ctx, id, *current_password, *password);
         verified_hash = std::move(hashes.first);
         new_hash = std::move(hashes.second);
     }
