@@ -64,7 +64,7 @@ void apply(config& c, std::string_view key, std::string_view value) {
         c.auth.required = value == "required";
     } else if (key == "SESSION_IDLE_S") c.auth.idle = std::chrono::seconds(parse_number(key, value, 1, 31536000));
     else if (key == "SESSION_MAX_S") c.auth.max = std::chrono::seconds(parse_number(key, value, 1, 31536000));
-    else if (key == "SESSION_CACHE_MS") c.auth.cache = ms(parse_number(key, value, 0, 5000));
+    else if (key == "SESSION_CACHE_MS") c.auth.cache = ms(parse_number(key, value, 0, 4500));
     else if (key == "TRUSTED_PROXIES") c.auth.trusted_proxies = value;
     else if (key == "HASH_QUEUE_MAX") c.auth.hash_queue = static_cast<int>(parse_number(key, value, 1, 100000));
     else if (key == "BOOTSTRAP_OPERATOR_EMAIL") c.auth.operator_email = value;
@@ -151,7 +151,8 @@ std::string usage() {
            "  SESSION_IDLE_S       a session ends after this long unused (default 1800)\n"
            "  SESSION_MAX_S        a session ends this long after log-in (default 43200)\n"
            "  SESSION_CACHE_MS     how long a process trusts a verified token before checking again:\n"
-           "                       the longest a revoked session still works elsewhere (default 2000, max 5000)\n"
+           "                       the longest a revoked session still works elsewhere (default 4000, max 4500:\n"
+           "                       API.md's 5 s, less the time a lookup takes)\n"
            "  TRUSTED_PROXIES      CIDR list of proxies whose X-Forwarded-For is believed (default: none)\n"
            "  HASH_QUEUE_MAX       password hashes waiting or running at once; past it 503 (default 32)\n"
            "  BOOTSTRAP_OPERATOR_EMAIL, BOOTSTRAP_OPERATOR_PASSWORD\n"

@@ -27,7 +27,7 @@ struct config {
         bool required = true;                      // AUTH=required|off
         std::chrono::seconds idle{1800};           // SESSION_IDLE_S
         std::chrono::seconds max{43200};           // SESSION_MAX_S
-        std::chrono::milliseconds cache{2000};     // SESSION_CACHE_MS (at most 5000: API.md's revocation bound)
+        std::chrono::milliseconds cache{4000};     // SESSION_CACHE_MS (at most 4500: under API.md's 5 s revocation bound)
         std::string trusted_proxies;               // TRUSTED_PROXIES: CIDR list
         int hash_queue = 32;                       // HASH_QUEUE_MAX
         std::string operator_email;                // BOOTSTRAP_OPERATOR_EMAIL

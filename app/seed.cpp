@@ -69,8 +69,8 @@ constexpr const char* seed_password_hash =
 // Sessions for seeded users n = 1..$2 (those that exist), $1 the tokens' hashes in user
 // order: what POST /sessions stores, without the password check.
 constexpr const char* sql_sessions = R"(
-INSERT INTO sessions (token_hash, user_id, role, expires_at)
-SELECT t.hash, u.id, u.role, now() + make_interval(secs => $2::float8)
+INSERT INTO sessions (token_hash, user_id, role, epoch, expires_at)
+SELECT t.hash, u.id, u.role, u.session_epoch, now() + make_interval(secs => $2::float8)
 FROM unnest($1::text[]) WITH ORDINALITY AS t(hash, n)
 JOIN users u ON u.id = ('00000000-0000-4000-8000-' || lpad(t.n::text, 12, '0'))::uuid AND u.deleted_at IS NULL)";
 

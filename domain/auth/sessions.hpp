@@ -31,7 +31,7 @@ namespace domain {
 struct session_settings {
     std::chrono::seconds idle{1800};          // SESSION_IDLE_S: ends after this long unused
     std::chrono::seconds max{43200};          // SESSION_MAX_S: ends this long after log-in
-    std::chrono::milliseconds cache_ttl{2000};  // SESSION_CACHE_MS
+    std::chrono::milliseconds cache_ttl{4000};  // SESSION_CACHE_MS
 };
 
 class session_store {

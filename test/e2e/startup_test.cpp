@@ -7,6 +7,8 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <cstdio>
+#include <fstream>
+#include <sys/stat.h>
 #include <algorithm>
 #include <random>
 #include <string>
@@ -178,4 +180,32 @@ BOOST_AUTO_TEST_CASE(a_flood_of_sign_ups_past_the_hash_queue_is_refused_at_once)
     BOOST_TEST(created + refused == clients);
     for (int i = 0; i < clients; ++i)
         if (status[i] == 503) BOOST_TEST(retry_after[i] == "1");
+}
+
+// Load tests with AUTH=required: `seed --tokens` opens sessions for the first seeded users
+// without hashing, one token per line, user n on line n, in a file only its owner reads.
+BOOST_AUTO_TEST_CASE(seed_tokens_open_sessions_for_the_first_seeded_users) {
+    std::string file = "/tmp/pgcoro-seed-tokens-" + std::to_string(::getpid());
+    auto r = run_process(PGCORO_SERVER_BIN,
+                         {"seed", "--users", "3", "--accounts", "0", "--products", "0", "--tokens", file, "--sessions", "2"},
+                         {{"DATABASE_URL", database_url()}});
+    BOOST_TEST_REQUIRE(r.status == 0, r.output);
+    std::ifstream in(file);
+    std::vector<std::string> tokens;
+    for (std::string line; std::getline(in, line);) tokens.push_back(line);
+    BOOST_TEST_REQUIRE(tokens.size() == 2u);
+    struct stat st {};
+    BOOST_TEST(::stat(file.c_str(), &st) == 0);
+    BOOST_TEST((st.st_mode & 0777) == 0600u);
+    std::remove(file.c_str());
+
+    server_process srv(PGCORO_SERVER_BIN, auth_env());
+    auto as = [&](int n, const std::string& token) {
+        return http_request(srv.port(), verb::get, "/users/00000000-0000-4000-8000-00000000000" + std::to_string(n), {},
+                            "application/json", {{"Authorization", "Bearer " + token}})
+            .result_int();
+    };
+    BOOST_TEST(as(1, tokens[0]) == 200u);
+    BOOST_TEST(as(2, tokens[1]) == 200u);
+    BOOST_TEST(as(2, tokens[0]) == 404u);  // user 1 may read only user 1
 }
