@@ -3,6 +3,7 @@
 #include <boost/asio/post.hpp>
 #include <pgcoro/lookup_batcher.hpp>
 #include <pgcoro/pool.hpp>
+#include <random>
 #include <unordered_map>
 
 #include "domain/auth/tokens.hpp"
@@ -35,6 +36,7 @@ struct session_store::worker_state {
     // Moves on at every forget_*(): a lookup that read its row before a revocation and
     // resumes after it must not put the session back in the cache.
     std::uint64_t revocations = 0;
+    std::minstd_rand jitter{std::random_device{}()};
 };
 
 session_store::session_store(session_settings s) : settings_(s) {
@@ -96,7 +98,10 @@ boost::asio::awaitable<std::optional<caller>> session_store::lookup(std::size_t 
     // Several misses of one loop turn share this row: the first to resume writes
     // last_used_at, the others find the slot filled.
     bool first = slot.valid_until <= now;
-    slot = {who, now + std::min<steady::duration>(settings_.cache_ttl, remaining)};
+    // Trusted for 3/4 to all of cache_ttl, at random: sessions looked up together (a
+    // restart, a burst of log-ins) do not all expire and come back to the database at once.
+    auto ttl = settings_.cache_ttl * 3 / 4 + std::chrono::milliseconds(w.jitter() % (settings_.cache_ttl.count() / 4 + 1));
+    slot = {who, now + std::min<steady::duration>(ttl, remaining)};
     if (stale && first) {
         try {
             co_await w.pool->query(sql_touch, hash);
