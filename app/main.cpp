@@ -18,6 +18,7 @@
 #include "app/config.hpp"
 #include "app/metrics.hpp"
 #include "app/migrate.hpp"
+#include "app/openapi.hpp"
 #include "app/operators.hpp"
 #include "app/seed.hpp"
 #include "app/test_routes.hpp"
@@ -118,6 +119,7 @@ int main(int argc, char** argv) {
             domain::session_settings{cfg->auth.idle, cfg->auth.max, cfg->auth.cache});
         domain::register_health(routes, svc);
         domain::register_sessions(routes, svc);
+        app::register_openapi(routes, svc);
         domain::register_users(routes, svc);
         domain::register_inventory(routes, svc);
         domain::register_orders(routes, svc);
