@@ -2,8 +2,8 @@
 // per request.
 //
 // Each worker (event loop) keeps the sessions it verified for at most `cache_ttl`
-// (SESSION_CACHE_MS, at most 5 s: API.md's bound for a revocation to reach every
-// process). A miss looks the token's hash up in PostgreSQL; the misses of one loop turn
+// (SESSION_CACHE_MS, at most 4.5 s: under API.md's 5 s bound for a revocation to reach
+// every process). A miss looks the token's hash up in PostgreSQL; the misses of one loop turn
 // share one statement (pgcoro::lookup_batcher). `last_used_at` is written lazily: by the
 // first lookup that finds it older than the touch interval, not per request.
 //
