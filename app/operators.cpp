@@ -7,6 +7,7 @@
 #include <pgcoro/connection.hpp>
 
 #include "domain/auth/operators.hpp"
+#include "domain/common/input.hpp"
 #include "domain/users/password.hpp"
 #include "net/log.hpp"
 
@@ -32,16 +33,11 @@ domain::operator_outcome ensure(const config& cfg, const std::string& email, con
     return done.get();
 }
 
-bool plausible_email(const std::string& e) {
-    auto at = e.find('@');
-    return at != std::string::npos && at > 0 && at + 1 < e.size() && e.size() <= 254;
-}
-
 }  // namespace
 
 bool bootstrap_operator(const config& cfg) {
     if (cfg.auth.operator_email.empty()) return true;
-    if (!plausible_email(cfg.auth.operator_email)) {
+    if (!domain::plausible_email(cfg.auth.operator_email)) {
         net::log::error("BOOTSTRAP_OPERATOR_EMAIL is not an email address");
         return false;
     }
@@ -62,7 +58,7 @@ bool bootstrap_operator(const config& cfg) {
 }
 
 int operator_command(const config& cfg) {
-    if (!plausible_email(cfg.operator_email)) {
+    if (!domain::plausible_email(cfg.operator_email)) {
         std::cerr << "pgcoro-server operator: '" << cfg.operator_email << "' is not an email address\n";
         return 2;
     }

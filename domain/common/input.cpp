@@ -213,4 +213,15 @@ std::optional<pgcoro::uuid> query_cursor(const net::request_context& ctx) {
     return u;
 }
 
+bool plausible_email(std::string_view e) {
+    auto at = e.find('@');
+    if (at == std::string_view::npos || at == 0 || e.find('@', at + 1) != std::string_view::npos) return false;
+    auto domain = e.substr(at + 1);
+    auto dot = domain.rfind('.');
+    if (dot == std::string_view::npos || dot == 0 || dot + 1 >= domain.size()) return false;
+    for (unsigned char c : e)
+        if (c <= ' ' || c == 0x7f) return false;
+    return domain.find("..") == std::string_view::npos;
+}
+
 }  // namespace domain

@@ -47,6 +47,9 @@ private:
     boost::json::array details_;
 };
 
+// An email's shape, checked plainly: one '@', a dot in the domain, no spaces or controls.
+bool plausible_email(std::string_view e);
+
 // Shared by fields::money and anything else that reads money: nullopt when invalid.
 std::optional<std::string> parse_money(std::string_view text, bool allow_zero);
 

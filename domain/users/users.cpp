@@ -58,20 +58,6 @@ const std::string sql_delete =
     " ended AS (UPDATE sessions SET revoked_at = now() WHERE user_id IN (SELECT id FROM gone) AND revoked_at IS NULL)"
     " SELECT id FROM gone";
 
-// A deliberately plain shape check: one '@', a dot in the domain, no spaces or controls.
-bool plausible_email(std::string_view e) {
-    auto at = e.find('@');
-    if (at == std::string_view::npos || at == 0 || e.find('@', at + 1) != std::string_view::npos) return false;
-    auto domain = e.substr(at + 1);
-    auto dot = domain.rfind('.');
-    if (dot == std::string_view::npos || dot == 0 || dot + 1 >= domain.size()) return false;
-    for (unsigned char c : e)
-        if (c <= ' ' || c == 0x7f) return false;
-    return domain.find("..") == std::string_view::npos;
-}
-
-[[noreturn]] void user_not_found() { fail(status::not_found, "USER_NOT_FOUND", "user not found"); }
-
 [[noreturn]] void duplicate_email() {
     fail(status::conflict, "DUPLICATE_EMAIL", "a user with this email already exists",
          {json::object{{"field", "email"}, {"message", "is already taken"}}});
@@ -261,6 +247,8 @@ awaitable_response delete_user(services& svc, net::request_context& ctx, const c
 }
 
 }  // namespace
+
+void user_not_found() { fail(net::http::status::not_found, "USER_NOT_FOUND", "user not found"); }
 
 json::object user_json(const pgcoro::row& r) {
     return {{"id", r.get<pgcoro::uuid>(0).to_string()},

@@ -23,5 +23,7 @@ std::unique_ptr<pgcoro::lookup_batcher> make_user_lookup(pgcoro::pool& pool);
 // id is $1, and the JSON of one of its rows.
 const std::string& sql_get_live_user();
 boost::json::object user_json(const pgcoro::row& r);
+// 404 USER_NOT_FOUND: for a user that is absent, deleted, or not the caller's to see.
+[[noreturn]] void user_not_found();
 
 }  // namespace domain
