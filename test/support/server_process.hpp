@@ -23,7 +23,12 @@
 #include <unistd.h>
 #include <vector>
 
+#include <boost/beast/core/string.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
 #include "net/http.hpp"
+#include "support/openapi_proxy.hpp"
 
 namespace test_support {
 
@@ -58,6 +63,8 @@ public:
             auto colon = l.find(':', at + 13);
             auto space = l.find(' ', colon);
             port_ = static_cast<unsigned short>(std::stoi(l.substr(colon + 1, space - colon - 1)));
+            auto auth = env.find("AUTH");
+            openapi_validation::instance().server_started(port_, auth == env.end() ? "off" : auth->second);
             // Keep reading: a server that logs a lot (ACCESS_LOG=1) must never block on a
             // full pipe, and tests may look at what it wrote (output()).
             reader_ = std::thread([this] {
@@ -73,6 +80,7 @@ public:
     }
 
     ~server_process() {
+        if (port_) openapi_validation::instance().server_stopped(port_);
         if (pid_ > 0) {
             kill(pid_, SIGKILL);
             waitpid(pid_, nullptr, 0);
@@ -90,6 +98,7 @@ public:
         int status = 0;
         waitpid(pid_, &status, 0);
         pid_ = -1;
+        openapi_validation::instance().server_stopped(port_);
         return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     }
 
@@ -104,6 +113,7 @@ public:
             int status = 0;
             if (waitpid(pid_, &status, WNOHANG) == pid_) {
                 pid_ = -1;
+                openapi_validation::instance().server_stopped(port_);
                 return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
             }
             if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
@@ -126,13 +136,34 @@ private:
     std::thread reader_;
 };
 
-// One request on a fresh connection; blocking.
 using header_list = std::vector<std::pair<std::string, std::string>>;
 
-// Extra headers are set last, so they may override Content-Type.
-inline net::response http_request(unsigned short port, net::http::verb method, const std::string& target,
-                                  const std::string& body = {}, const std::string& content_type = "application/json",
-                                  const header_list& headers = {}) {
+// Whether Prism forwards this JSON body as it is: it parses a JSON body and sends it on
+// re-serialized, which would hide from the server exactly what tests of odd bodies send
+// (malformed JSON, 1e2, duplicate keys, big numbers). Those go to the server directly.
+inline bool prism_forwards_unchanged(const std::string& body) {
+    boost::system::error_code ec;
+    auto v = boost::json::parse(body, ec);
+    if (ec || !(v.is_object() || v.is_array())) return false;
+    bool plain_numbers = true;  // integers JavaScript holds exactly
+    auto check = [&](auto& self, const boost::json::value& x) -> void {
+        if (x.is_double()) plain_numbers = false;
+        if (x.is_uint64() || (x.is_int64() && (x.get_int64() > (1LL << 53) || x.get_int64() < -(1LL << 53))))
+            plain_numbers = false;
+        if (x.is_object())
+            for (auto& [k, e] : x.get_object()) self(self, e);
+        if (x.is_array())
+            for (auto& e : x.get_array()) self(self, e);
+    };
+    check(check, v);
+    return plain_numbers && boost::json::serialize(v) == body;
+}
+
+// One request on a fresh connection to 127.0.0.1:port; blocking. Extra headers are set
+// last, so they may override Content-Type.
+inline net::response http_exchange(unsigned short port, net::http::verb method, const std::string& target,
+                                   const std::string& body, const std::string& content_type,
+                                   const header_list& headers) {
     namespace asio = boost::asio;
     asio::io_context ioc;
     asio::ip::tcp::socket s(ioc);
@@ -149,6 +180,45 @@ inline net::response http_request(unsigned short port, net::http::verb method, c
     boost::beast::flat_buffer buf;
     net::response res;
     net::http::read(s, buf, res);
+    return res;
+}
+
+// A request to the server itself, never through the validating proxy: for tests of the
+// transport (connections counted, keep-alive), which a proxy in between would change.
+inline net::response http_request_direct(unsigned short port, net::http::verb method, const std::string& target,
+                                         const std::string& body = {},
+                                         const std::string& content_type = "application/json",
+                                         const header_list& headers = {}) {
+    return http_exchange(port, method, target, body, content_type, headers);
+}
+
+// A request as an API client sends it. With OpenAPI validation on (support/openapi_proxy.hpp),
+// one to a server_process goes through its validating proxy and the exchange is recorded.
+inline net::response http_request(unsigned short port, net::http::verb method, const std::string& target,
+                                  const std::string& body = {}, const std::string& content_type = "application/json",
+                                  const header_list& headers = {}) {
+    auto& validation = openapi_validation::instance();
+    if (!validation.enabled() || !validation.is_server(port))
+        return http_exchange(port, method, target, body, content_type, headers);
+    const std::string method_name(net::http::to_string(method));
+    bool json = content_type == "application/json";
+    for (auto& [k, v] : headers)
+        if (boost::beast::iequals(k, "Content-Type")) json = v == "application/json";
+    if (method == net::http::verb::head || !(body.empty() || (json && prism_forwards_unchanged(body)))) {
+        auto res = http_exchange(port, method, target, body, content_type, headers);
+        validation.record(method_name, target, res.result_int(), "direct", {});
+        return res;
+    }
+    auto [proxy_port, auth] = validation.route(port);
+    auto res = http_exchange(proxy_port, method, target, body, content_type, headers);
+    auto violations = res["sl-violations"];
+    validation.record(method_name, target, res.result_int(), auth,
+                      std::string_view(violations.data(), violations.size()));
+    // What Prism adds of its own; the tests look at the server's answer.
+    res.erase("sl-violations");
+    for (auto* h : {"Access-Control-Allow-Origin", "Access-Control-Allow-Headers", "Access-Control-Allow-Credentials",
+                    "Access-Control-Expose-Headers"})
+        res.erase(h);
     return res;
 }
 
