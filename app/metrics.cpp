@@ -76,11 +76,14 @@ void register_database_metrics(net::metrics& registry, const domain::services& s
         sample(out, "pgcoro_transaction_retries_total", label("cause", "serialization"), t.retries_serialization);
         sample(out, "pgcoro_transaction_retries_total", label("cause", "deadlock"), t.retries_deadlock);
         sample(out, "pgcoro_transaction_retries_total", label("cause", "connection"), t.retries_connection);
+        sample(out, "pgcoro_transaction_retries_total", label("cause", "stale_plan"), t.retries_stale_plan);
         counter("pgcoro_transaction_ran_alone_total",
                 "Attempts run alone in their pool after repeated conflicts (fairness to old transactions).",
                 t.ran_alone);
         counter("pgcoro_transaction_retries_exhausted_total", "Transactions that failed after their retry budget.",
                 t.exhausted);
+        counter("pgcoro_transaction_retries_denied_total",
+                "Retries refused by the shared retry budget (the transaction failed fast).", t.budget_denied);
         counter("pgcoro_transaction_unknown_outcomes_total",
                 "Commits whose outcome is unknown (connection lost after COMMIT was sent).", t.unknown_outcomes);
     });

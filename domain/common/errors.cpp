@@ -43,7 +43,8 @@ net::http_error to_http_error(std::exception_ptr ep) {
             out.headers.emplace_back("Retry-After", "1");
             return out;
         }
-        case pgcoro::errc::retry_exhausted: {
+        case pgcoro::errc::retry_exhausted:
+        case pgcoro::errc::retry_budget_exhausted: {
             net::http_error out(status::service_unavailable, "RETRY_EXHAUSTED",
                                 "the transaction could not complete because of conflicting updates; retry");
             out.headers.emplace_back("Retry-After", "1");

@@ -65,6 +65,8 @@ pgcoro::transaction_stats services::tx_stats() const {
         sum.retries_connection += s.retries_connection;
         sum.ran_alone += s.ran_alone;
         sum.exhausted += s.exhausted;
+        sum.budget_denied += s.budget_denied;
+        sum.retries_stale_plan += s.retries_stale_plan;
         sum.unknown_outcomes += s.unknown_outcomes;
     }
     return sum;

@@ -14,6 +14,7 @@
 #include <cctype>
 
 #include "connection_impl.hpp"
+#include "pgcoro/timeout.hpp"
 
 namespace pgcoro {
 
@@ -22,10 +23,21 @@ namespace detail {
 namespace {
 
 // PQcancel blocks (it opens a new connection to the server), so it runs here, off the
-// event loops. Created on first use: programs that never cancel never start it.
-asio::thread_pool& blocking_pool() {
-    static asio::thread_pool pool(1);
+// event loops, on max_concurrent_cancels threads: that many cancel sockets at most, however
+// many statements are cancelled at once (a cancel storm queues here instead of opening
+// hundreds of connections to the server). Created on first use.
+asio::thread_pool& cancel_pool() {
+    static asio::thread_pool pool(max_concurrent_cancels);
     return pool;
+}
+
+struct cancel_counters {
+    std::atomic<std::uint64_t> requested{0}, sent{0}, coalesced{0}, skipped{0};
+    std::atomic<std::size_t> in_use{0}, peak{0};
+};
+cancel_counters& cancels() {
+    static cancel_counters c;
+    return c;
 }
 
 }  // namespace
@@ -83,7 +95,8 @@ asio::awaitable<void> connection_impl::connect() {
             if (self->options.on_notice) self->options.on_notice(trimmed(PQresultErrorMessage(r)));
         },
         this);
-    canceller = std::shared_ptr<PGcancel>(PQgetCancel(conn), [](PGcancel* c) {
+    cancelling = std::make_shared<cancel_state>();
+    cancelling->canceller = std::shared_ptr<PGcancel>(PQgetCancel(conn), [](PGcancel* c) {
         if (c) PQfreeCancel(c);
     });
     reading = true;
@@ -173,6 +186,7 @@ void connection_impl::process_input() {
                 in_script = false;
                 auto done = queue.front();
                 queue.pop_front();
+                front_changed();
                 if (PQenterPipelineMode(conn) != 1) {
                     fail_all(last_error(errc::protocol));
                     return;
@@ -191,6 +205,7 @@ void connection_impl::process_input() {
             if (p.shares_sync && p.current == p.items.size()) {
                 auto done = queue.front();
                 queue.pop_front();
+                front_changed();
                 complete(done);
             }
             continue;
@@ -200,6 +215,7 @@ void connection_impl::process_input() {
         if (status == PGRES_PIPELINE_SYNC) {
             auto done = queue.front();
             queue.pop_front();
+            front_changed();
             complete(done);
             continue;
         }
@@ -239,6 +255,12 @@ void connection_impl::process_input() {
             if (!out.failure) out.failure = error(errc::sql, "statement not run: an earlier statement failed");
         } else if (failed) {
             out.failure = error_from_result(r);
+            // The table changed under a cached plan: prepare it afresh next time, and
+            // close the old one on the server with the next request.
+            if (it.prepared_as && is_stale_plan(*out.failure)) {
+                forget(it.prepared_as);
+                stale.push_back(it.prepared_as);
+            }
         } else {
             out.rows = std::move(owned);
         }
@@ -253,6 +275,18 @@ void connection_impl::complete(const std::shared_ptr<pending>& done) {
         done->handler.reset();
         for (auto& st : done->retained) st.read_only = false;  // alone this time
         submit(std::move(done->retained), std::move(h));
+        return;
+    }
+    // A stale cached plan of a statement known to run outside a transaction (see
+    // submit's rerun_if_stale): it changed nothing and its plan is forgotten, so it runs
+    // again, prepared afresh; a second failure is final.
+    auto& again = done->kept.empty() ? done->retained : done->kept;  // retained: a read-only group's
+    if (done->rerun_if_stale && !again.empty() && done->handler && done->outcomes.size() == 1 &&
+        done->outcomes[0].failure && is_stale_plan(*done->outcomes[0].failure)) {
+        auto h = std::move(*done->handler);
+        done->handler.reset();
+        for (auto& st : again) st.read_only = false;  // alone this time
+        submit(std::move(again), std::move(h), false);
         return;
     }
     finish(*done);
@@ -295,12 +329,48 @@ void connection_impl::close(const char* why) noexcept {
     if (socket.is_open()) socket.cancel();
 }
 
-void connection_impl::request_server_cancel() {
-    if (!canceller || broken) return;
-    asio::post(blocking_pool(), [c = canceller] {
+// Asks the server to cancel request `seq` when it is the one running. One job per
+// connection waits in cancel_pool at a time: a later request updates what it cancels
+// (coalesced). When the job runs it skips a request that is no longer at the front.
+// (A CancelRequest stops whatever the backend runs when it arrives; in a pipeline that
+// can already be the next statement, a limit of libpq's cancel protocol.)
+void connection_impl::request_server_cancel(std::uint64_t seq) {
+    if (!cancelling || !cancelling->canceller || broken) return;
+    cancels().requested.fetch_add(1, std::memory_order_relaxed);
+    cancelling->wanted.store(seq);
+    if (cancelling->queued.exchange(true)) {
+        cancels().coalesced.fetch_add(1, std::memory_order_relaxed);
+        return;
+    }
+    asio::post(cancel_pool(), [c = cancelling] {
+        c->queued.store(false);
+        auto target = c->wanted.load();
+        if (c->running.load() != target) {
+            cancels().skipped.fetch_add(1, std::memory_order_relaxed);
+            return;
+        }
+        auto& n = cancels();
+        auto now = n.in_use.fetch_add(1) + 1;
+        for (auto peak = n.peak.load(); now > peak && !n.peak.compare_exchange_weak(peak, now);) {
+        }
         char buf[256];
-        PQcancel(c.get(), buf, sizeof buf);  // best effort; the drain handles the rest
+        PQcancel(c->canceller.get(), buf, sizeof buf);  // best effort; the drain handles the rest
+        n.in_use.fetch_sub(1);
+        n.sent.fetch_add(1, std::memory_order_relaxed);
     });
+}
+
+void connection_impl::front_changed() {
+    if (!cancelling) return;
+    if (queue.empty()) {
+        cancelling->running.store(0);
+        return;
+    }
+    auto& front = queue.front();
+    cancelling->running.store(front->seq);
+    // Cancelled while it waited behind others: it runs now, so stop it on the server
+    // rather than let it run to the end for nobody.
+    if (front->cancelled && !front->simple) request_server_cancel(front->seq);
 }
 
 // The awaiting coroutine was cancelled: answer it at once. The request stays in the
@@ -311,8 +381,9 @@ void connection_impl::on_cancel(const std::shared_ptr<pending>& p) {
     bool running = !queue.empty() && queue.front() == p;
     auto h = std::move(*p->handler);
     p->handler.reset();
+    p->cancelled = true;
     deliver(std::move(h), std::make_exception_ptr(error(errc::cancelled, "statement cancelled")), {});
-    if (running) request_server_cancel();
+    if (running) request_server_cancel(p->seq);
 }
 
 void connection_impl::attach(std::shared_ptr<pending> p, request_handler handler) {
@@ -328,10 +399,12 @@ void connection_impl::attach(std::shared_ptr<pending> p, request_handler handler
             if (s && op) s->on_cancel(op);
         });
     }
+    p->seq = next_seq++;
     queue.push_back(std::move(p));
+    if (queue.size() == 1) front_changed();
 }
 
-void connection_impl::submit(std::vector<statement> statements, request_handler handler) {
+void connection_impl::submit(std::vector<statement> statements, request_handler handler, bool rerun_if_stale) {
     auto fail_now = [&](const error& e) { deliver(std::move(handler), std::make_exception_ptr(e), {}); };
     if (broken) return fail_now(error(errc::connection_lost, "the connection is closed"));
     if (in_script) return fail_now(error(errc::protocol, "a script is running on this connection"));
@@ -356,7 +429,8 @@ void connection_impl::submit(std::vector<statement> statements, request_handler 
     // Evicted statements are closed in a group of their own, ahead of the request.
     auto p = std::make_shared<pending>();
     p->outcomes.resize(statements.size());
-    std::vector<std::shared_ptr<prepared>> evicted;
+    std::vector<std::shared_ptr<prepared>> evicted = std::move(stale);
+    stale.clear();
     std::vector<std::shared_ptr<prepared>> uses(statements.size());
     std::vector<bool> fresh(statements.size(), false);
     if (options.statement_cache_capacity > 0) {
@@ -377,7 +451,9 @@ void connection_impl::submit(std::vector<statement> statements, request_handler 
             closing->items.push_back({item::ignore, 0, nullptr});
         }
         if (!PQpipelineSync(conn)) return fail_all(lost()), fail_now(lost());
+        closing->seq = next_seq++;
         queue.push_back(std::move(closing));
+        if (queue.size() == 1) front_changed();
     }
 
     for (std::size_t i = 0; i < statements.size(); ++i) {
@@ -397,6 +473,10 @@ void connection_impl::submit(std::vector<statement> statements, request_handler 
         if (!ok) return fail_all(lost()), fail_now(lost());
         p->items.push_back({item::statement, i, named ? use : nullptr});
     }
+    // A single statement on a cached plan is kept until its answer: if the plan went
+    // stale outside a transaction, complete() sends it again (once).
+    p->rerun_if_stale = rerun_if_stale && statements.size() == 1 && uses[0];
+    if (p->rerun_if_stale && !grouped) p->kept = std::move(statements);
     if (grouped) {
         // No Sync yet: it is sent once, after every read-only request of this loop turn
         // (PQpipelineSync is also what flushes, so the group leaves in one write).
@@ -443,6 +523,11 @@ void connection_impl::submit_script(std::string sql, request_handler handler) {
 }
 
 }  // namespace detail
+
+cancel_stats cancel_statistics() noexcept {
+    auto& n = detail::cancels();
+    return {n.requested.load(), n.sent.load(), n.coalesced.load(), n.skipped.load(), n.peak.load()};
+}
 
 // --- the public handle
 
@@ -491,15 +576,41 @@ asio::awaitable<std::vector<outcome>> connection::execute(batch b) {
     co_return co_await std::move(op);
 }
 
+namespace detail {
+
+// One statement; `autocommit`: known to run outside any transaction, so a stale cached
+// plan may be run again (connection_impl::complete).
+asio::awaitable<result> run_statement(std::shared_ptr<connection_impl> impl, statement s, bool autocommit) {
+    if (s.timeout.count() > 0) {
+        // Cancelling the inner await on time cancels the statement on the server and
+        // drains its results, as any cancellation does: the connection stays usable.
+        auto limit = s.timeout;
+        s.timeout = {};
+        co_return co_await with_timeout(run_statement(std::move(impl), std::move(s), autocommit), limit);
+    }
+    std::vector<statement> one;
+    one.push_back(std::move(s));
+    auto op = run_request([impl, s = std::move(one), autocommit](detail::request_handler h) mutable {
+        impl->submit(std::move(s), std::move(h), autocommit);
+    });
+    auto out = co_await std::move(op);
+    co_return out.at(0).value();
+}
+
+asio::awaitable<result> execute_autocommit(connection& c, statement s) {
+    if (!c.impl()) throw error(errc::connection_lost, "empty connection handle");
+    return run_statement(c.impl()->shared_from_this(), std::move(s), true);
+}
+
+}  // namespace detail
+
 asio::awaitable<result> connection::execute(statement s) {
     if (!owner_) throw error(errc::connection_lost, "empty connection handle");
     auto impl = owner_->impl;
-    std::vector<statement> one;
-    one.push_back(std::move(s));
-    auto op = run_request(
-        [impl, s = std::move(one)](detail::request_handler h) mutable { impl->submit(std::move(s), std::move(h)); });
-    auto out = co_await std::move(op);
-    co_return out.at(0).value();
+    // Outside a transaction for sure only when nothing else is in flight and the server
+    // said it is idle (a program may have sent BEGIN on this connection itself).
+    const bool autocommit = impl->queue.empty() && PQtransactionStatus(impl->conn) == PQTRANS_IDLE;
+    co_return co_await detail::run_statement(std::move(impl), std::move(s), autocommit);
 }
 
 asio::awaitable<void> connection::execute_script(std::string sql) {

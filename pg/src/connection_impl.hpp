@@ -5,7 +5,9 @@
 
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
+#include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <deque>
 #include <exception>
 #include <functional>
@@ -41,18 +43,32 @@ struct item {
     std::shared_ptr<prepared> prepared_as; // the cached statement it uses or prepares
 };
 
+// What a CancelRequest job, running on another thread, needs of a connection: which
+// request the event loop sees running, which one it wants cancelled, and whether a job
+// for this connection is already queued (then a new request only updates `wanted`).
+struct cancel_state {
+    std::shared_ptr<PGcancel> canceller;
+    std::atomic<std::uint64_t> running{0};  // seq of the request at the queue's front
+    std::atomic<std::uint64_t> wanted{0};   // seq to cancel
+    std::atomic<bool> queued{false};
+};
+
 // A request in flight: everything up to and including its Sync.
 struct pending {
+    std::uint64_t seq = 0;                  // this connection's request number, from 1
     std::vector<item> items;
     std::size_t current = 0;               // the item whose results arrive now
     std::vector<outcome> outcomes;
     std::optional<request_handler> handler; // empty once answered or cancelled
+    bool cancelled = false;                 // its awaiting coroutine was cancelled
     bool simple = false;                    // a simple-protocol script, outside pipeline mode
     // Read-only requests of one loop turn share one Sync (see statement::read_only): all
     // but the last of them complete after their own results, not at a Sync.
     bool shares_sync = false;
     bool aborted = false;                   // skipped for another member's failure: send again
     std::vector<statement> retained;        // what to send again
+    std::vector<statement> kept;            // a cached single statement, for a stale-plan rerun
+    bool rerun_if_stale = false;            // see connection_impl::submit
 };
 
 struct connection_impl : std::enable_shared_from_this<connection_impl> {
@@ -60,7 +76,9 @@ struct connection_impl : std::enable_shared_from_this<connection_impl> {
     ~connection_impl();
 
     asio::awaitable<void> connect();
-    void submit(std::vector<statement> statements, request_handler handler);
+    // rerun_if_stale: the statements run outside any transaction, so one that fails on a
+    // stale cached plan (is_stale_plan) may be sent again, once.
+    void submit(std::vector<statement> statements, request_handler handler, bool rerun_if_stale = false);
     void close_group();
     void submit_script(std::string sql, request_handler handler);
     void close(const char* why) noexcept;
@@ -75,7 +93,8 @@ struct connection_impl : std::enable_shared_from_this<connection_impl> {
     void complete(const std::shared_ptr<pending>& done);
     void deliver(request_handler h, std::exception_ptr e, std::vector<outcome> v);
     void fail_all(const error& e);
-    void request_server_cancel();
+    void request_server_cancel(std::uint64_t seq);
+    void front_changed();  // after the queue's front changed: who runs now
     void on_cancel(const std::shared_ptr<pending>& p);
     void attach(std::shared_ptr<pending> p, request_handler handler);
     std::shared_ptr<prepared> prepare_cached(const statement& s, std::vector<std::shared_ptr<prepared>>& evicted,
@@ -86,7 +105,8 @@ struct connection_impl : std::enable_shared_from_this<connection_impl> {
     asio::any_io_executor ex;
     connect_options options;
     PGconn* conn = nullptr;
-    std::shared_ptr<PGcancel> canceller;
+    std::shared_ptr<cancel_state> cancelling;
+    std::uint64_t next_seq = 1;
     asio::posix::stream_descriptor socket;
     std::deque<std::shared_ptr<pending>> queue;
     bool broken = false;
@@ -104,7 +124,13 @@ struct connection_impl : std::enable_shared_from_this<connection_impl> {
     std::list<std::shared_ptr<prepared>> lru;
     std::unordered_map<std::string, std::list<std::shared_ptr<prepared>>::iterator> cache;
     std::size_t next_statement_id = 0;
+    // Forgotten for a stale plan (is_stale_plan): DEALLOCATEd ahead of the next request.
+    std::vector<std::shared_ptr<prepared>> stale;
 };
+
+// A statement the pool runs on a shared connection, outside any transaction: a stale
+// cached plan is run again once (connection.cpp).
+asio::awaitable<result> execute_autocommit(connection& c, statement s);
 
 error error_from_result(const PGresult* r);     // server_error.cpp
 std::string trimmed(const char* message);        // server_error.cpp: without the trailing newline

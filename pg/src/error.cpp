@@ -22,6 +22,7 @@ public:
         case errc::unexpected_null: return "NULL read into a non-optional value";
         case errc::out_of_range: return "index or value out of range";
         case errc::protocol: return "unexpected answer from the server";
+        case errc::retry_budget_exhausted: return "the shared retry budget is spent: the transaction failed fast";
         }
         return "unknown pgcoro error";
     }
@@ -61,6 +62,11 @@ sqlstate_kind classify(std::string_view s) noexcept {
 bool is_retryable(std::string_view s) noexcept {
     auto k = classify(s);
     return k == sqlstate_kind::serialization_failure || k == sqlstate_kind::deadlock_detected;
+}
+
+bool is_stale_plan(const error& e) noexcept {
+    return e.kind() == errc::sql && classify(e.sqlstate()) == sqlstate_kind::feature_not_supported &&
+           e.diag().message.starts_with("cached plan must not change result type");
 }
 
 bool is_connection_error(const error& e) noexcept {

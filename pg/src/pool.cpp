@@ -452,7 +452,7 @@ asio::awaitable<T> run_shared(std::shared_ptr<detail::pool_impl> impl, Run run, 
 asio::awaitable<result> pool::execute(statement s) {
     detail::statement_name name(std::span<const statement>(&s, 1));
     return on_shared<result>(
-        impl_, [s = std::move(s)](connection& c) mutable { return c.execute(std::move(s)); }, name);
+        impl_, [s = std::move(s)](connection& c) mutable { return detail::execute_autocommit(c, std::move(s)); }, name);
 }
 
 asio::awaitable<std::vector<outcome>> pool::execute(batch b) {
@@ -495,8 +495,10 @@ transaction_stats pool::tx_stats() const {
     s.retries_serialization = impl_->tx_retry_serialization;
     s.retries_deadlock = impl_->tx_retry_deadlock;
     s.retries_connection = impl_->tx_retry_connection;
+    s.retries_stale_plan = impl_->tx_retry_stale_plan;
     s.ran_alone = impl_->tx_ran_alone;
     s.exhausted = impl_->tx_exhausted;
+    s.budget_denied = impl_->tx_budget_denied;
     s.unknown_outcomes = impl_->tx_unknown;
     return s;
 }

@@ -132,7 +132,7 @@ struct pool_impl : std::enable_shared_from_this<pool_impl> {
     atomic_query_stats autocommit_queries, transaction_queries;
     std::atomic<std::uint64_t> statements{0}, statement_errors{0}, statement_ns{0};
     std::atomic<std::uint64_t> tx_attempts{0}, tx_commits{0}, tx_retry_serialization{0}, tx_retry_deadlock{0},
-        tx_retry_connection{0}, tx_ran_alone{0}, tx_exhausted{0}, tx_unknown{0};
+        tx_retry_connection{0}, tx_ran_alone{0}, tx_exhausted{0}, tx_budget_denied{0}, tx_unknown{0}, tx_retry_stale_plan{0};
 };
 
 }  // namespace pgcoro::detail

@@ -29,7 +29,7 @@ statement_name::statement_name(std::span<const statement> statements) {
         pick = &st;
         break;
     }
-    std::string_view sql = pick->sql;
+    std::string_view sql = pick->name.empty() ? std::string_view(pick->sql) : std::string_view(pick->name);
     auto first = sql.find_first_not_of(" \t\r\n");
     if (first == std::string_view::npos) return;
     sql.remove_prefix(first);

@@ -55,5 +55,20 @@ std::optional<std::string_view> result::raw(int r, int c) const {
 }
 
 bool row::is_null(int column) const { return !result_->raw(index_, column).has_value(); }
+std::string_view row::column_name(int column) const { return result_->column_name(column); }
+
+namespace detail {
+
+void check_width(int columns, std::size_t width) {
+    if (columns < 0 || static_cast<std::size_t>(columns) != width)
+        throw error(errc::type_mismatch, "the result has " + std::to_string(columns) + " columns, the type read " +
+                                             std::to_string(width));
+}
+
+void rethrow_for_column(const error& e, int column, std::string_view name) {
+    throw error(e.kind(), "column " + std::to_string(column) + " (\"" + std::string(name) + "\"): " + e.what(), e.diag());
+}
+
+}  // namespace detail
 
 }  // namespace pgcoro

@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "pgcoro/retry_budget.hpp"
+#include "pgcoro/timeout.hpp"
 #include "pool_impl.hpp"
 
 namespace pgcoro {
@@ -73,6 +75,13 @@ asio::awaitable<std::vector<outcome>> transaction::send(std::vector<statement> s
 }
 
 asio::awaitable<result> transaction::execute(statement s) {
+    if (s.timeout.count() > 0) {
+        // On time the statement is cancelled on the server: the transaction has failed,
+        // and errc::timeout (not retried) makes transact() roll it back.
+        auto limit = s.timeout;
+        s.timeout = {};
+        co_return co_await with_timeout(execute(std::move(s)), limit);
+    }
     std::vector<statement> one;
     one.push_back(std::move(s));
     auto out = co_await send(std::move(one));
@@ -216,6 +225,7 @@ asio::awaitable<void> pool::run_transaction(const transaction_options& o,
     gate_pass pass;
     bool restart_in_place = false;
     int conflicts = 0;  // attempts lost to 40001 or 40P01
+    int stale_plan_retries = 0;
 
     for (int attempt = 1;; ++attempt) {
         // Past run_alone_after conflicts the attempt waits for the others to end and runs
@@ -229,6 +239,7 @@ asio::awaitable<void> pool::run_transaction(const transaction_options& o,
             if (alone) ++impl->tx_ran_alone;
         }
         ++impl->tx_attempts;
+        if (attempt == 1 && o.budget) o.budget->deposit();
         if (!held || !held->is_open()) {
             if (held) held.discard();
             held = co_await acquire();
@@ -252,7 +263,8 @@ asio::awaitable<void> pool::run_transaction(const transaction_options& o,
         }
 
         // Sort the failure: retry, unknown outcome, or give up at once.
-        enum class next { give_up, retry_conflict, retry_deadlock, retry_connection } what = next::give_up;
+        enum class next { give_up, retry_conflict, retry_deadlock, retry_connection, retry_stale_plan } what =
+            next::give_up;
         try {
             std::rethrow_exception(failure);
         } catch (const error& e) {
@@ -267,6 +279,8 @@ asio::awaitable<void> pool::run_transaction(const transaction_options& o,
                 what = next::retry_deadlock;
             else if (is_connection_error(e))
                 what = next::retry_connection;
+            else if (is_stale_plan(e) && stale_plan_retries++ == 0)
+                what = next::retry_stale_plan;  // the connection forgot the plan: once more, prepared afresh
             if (what != next::give_up) last = e;
         } catch (...) {
         }
@@ -280,6 +294,7 @@ asio::awaitable<void> pool::run_transaction(const transaction_options& o,
         if (what == next::retry_deadlock) ++impl->tx_retry_deadlock;
         if (what == next::retry_conflict || what == next::retry_deadlock) ++conflicts;
         if (what == next::retry_connection) ++impl->tx_retry_connection;
+        if (what == next::retry_stale_plan) ++impl->tx_retry_stale_plan;
 
         // Full jitter: a uniform wait in [0, min(cap, base * 2^(attempt-1))]. The first
         // attempt to run alone goes at once: it no longer races anyone of its pool.
@@ -299,6 +314,14 @@ asio::awaitable<void> pool::run_transaction(const transaction_options& o,
             if (what == next::retry_connection) held.discard();
             else held.reset();
             pass.leave();
+        }
+        if (!exhausted && o.budget && !o.budget->try_spend()) {
+            if (restart_in_place) co_await tx.rollback();  // kept open for a retry that will not come
+            held.reset();
+            ++impl->tx_budget_denied;
+            throw error(errc::retry_budget_exhausted,
+                        "transaction not retried: the retry budget is spent (" + std::string(last->what()) + ")",
+                        last->diag());
         }
         if (exhausted) {
             held.reset();

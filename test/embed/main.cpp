@@ -1,15 +1,30 @@
 // The smallest complete program on pgcoro: a pool on an io_context, one query, one
-// retried transaction. Built against the installed package by test/embed/run.
+// retried transaction. Built against the installed package by test/embed/run, once with
+// find_package(pgcoro) and once with nothing but pkg-config.
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <cstdlib>
 #include <iostream>
 #include <pgcoro/pgcoro.hpp>
+#include <pgcoro/version.hpp>
+#include <string_view>
+
+static_assert(PGCORO_VERSION ==
+              PGCORO_VERSION_MAJOR * 10000 + PGCORO_VERSION_MINOR * 100 + PGCORO_VERSION_PATCH);
 
 namespace asio = boost::asio;
 
 int main() {
+    std::cout << "pgcoro " << PGCORO_VERSION_STRING << "\n";
+#ifdef PGCORO_EXPECTED_VERSION
+    // The version the build found (the CMake package's, or pkg-config's) is the header's.
+    if (std::string_view(PGCORO_VERSION_STRING) != PGCORO_EXPECTED_VERSION) {
+        std::cerr << "pgcoro/version.hpp says " << PGCORO_VERSION_STRING << ", the package "
+                  << PGCORO_EXPECTED_VERSION << "\n";
+        return 1;
+    }
+#endif
     const char* url = std::getenv("DATABASE_URL");
     if (!url) {
         std::cerr << "set DATABASE_URL\n";

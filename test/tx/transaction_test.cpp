@@ -416,3 +416,85 @@ BOOST_AUTO_TEST_CASE(read_only_transaction_refuses_writes) {
         BOOST_TEST(state == "25006");  // read_only_sql_transaction
     }());
 }
+
+// A retry budget shared by every transaction: 64 coroutines on 2 hot rows (every pair of
+// concurrent transfers conflicts) with the budget at 20%. Retries stay within what the
+// budget allows (20% of the transactions started, plus its per-second reserve and the
+// second's worth it starts with); the transactions it refuses fail fast with their own
+// error kind, and money is neither lost nor made up.
+BOOST_AUTO_TEST_CASE(a_retry_budget_caps_retries_and_the_rest_fail_fast) {
+    asio::io_context ioc;
+    run(ioc, [&]() -> asio::awaitable<void> {
+        pool p(ioc.get_executor(), popts(16));
+        co_await p.query("DROP TABLE IF EXISTS tx_budget");
+        co_await p.query("CREATE TABLE tx_budget (id int PRIMARY KEY, balance bigint NOT NULL)");
+        co_await p.query("INSERT INTO tx_budget VALUES (1, 100000), (2, 100000)");
+
+        constexpr double ratio = 0.2, per_second = 10;
+        auto budget = std::make_shared<retry_budget>(ratio, per_second);
+        transaction_options o;
+        o.budget = budget;
+        o.run_alone_after = 0;  // every retry goes through the budget, none is let off by fairness
+
+        constexpr int workers = 64, transfers = 2000;
+        int next = 0, done = 0, committed = 0, denied = 0, other = 0;
+        std::chrono::steady_clock::duration slowest_denied{0};
+        const auto started = std::chrono::steady_clock::now();
+        for (int w = 0; w < workers; ++w) {
+            asio::co_spawn(
+                ioc,
+                [&, w]() -> asio::awaitable<void> {
+                    while (next < transfers) {
+                        ++next;
+                        int from = (w % 2) + 1;
+                        auto t0 = std::chrono::steady_clock::now();
+                        try {
+                            co_await p.transact(o, [&](transaction& tx) -> asio::awaitable<void> {
+                                auto r = co_await tx.query("SELECT balance FROM tx_budget WHERE id = $1", from);
+                                if (r.scalar<std::int64_t>() < 1) co_return;
+                                // Both rows in one statement, in id order: no deadlocks,
+                                // only serialization failures.
+                                co_await tx.query(
+                                    "UPDATE tx_budget SET balance = balance + CASE WHEN id = $1 THEN -1 ELSE 1 END "
+                                    "WHERE id IN (1, 2)",
+                                    from);
+                            });
+                            ++committed;
+                        } catch (const pgcoro::error& e) {
+                            if (e.kind() == errc::retry_budget_exhausted) {
+                                ++denied;
+                                BOOST_TEST(e.sqlstate() == "40001");  // the conflict that was not retried
+                                slowest_denied = std::max(slowest_denied, std::chrono::steady_clock::now() - t0);
+                            } else {
+                                ++other;
+                                std::cerr << "transfer failed: " << e.what() << "\n";
+                            }
+                        }
+                        ++done;
+                    }
+                },
+                asio::detached);
+        }
+        co_await test_support::wait_until(ioc, [&] { return done >= transfers; });
+        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+        auto b = budget->stats();
+        auto s = p.tx_stats();
+        auto sum = co_await p.query("SELECT sum(balance)::int8 FROM tx_budget");
+        std::cout << "budget: transactions=" << transfers << " committed=" << committed << " denied=" << denied
+                  << " retries=" << b.spent << " (allowed at most " << ratio * transfers + per_second * (seconds + 1)
+                  << " in " << seconds << " s) attempts=" << s.attempts << "\n";
+        BOOST_TEST(sum.scalar<std::int64_t>() == 200000);
+        BOOST_TEST(other == 0);
+        BOOST_TEST(committed + denied == transfers);
+        BOOST_TEST(b.deposits == static_cast<std::uint64_t>(transfers));
+        BOOST_TEST(denied > 0);  // the storm was real, and the budget said no
+        BOOST_TEST(b.denied == static_cast<std::uint64_t>(denied));
+        BOOST_TEST(s.budget_denied == static_cast<std::uint64_t>(denied));
+        // Within the budget: its share of the transactions, plus the reserve it refills
+        // each second and the second's worth it starts with.
+        BOOST_TEST(static_cast<double>(b.spent) <= ratio * transfers + per_second * (seconds + 1));
+        BOOST_TEST(s.attempts == static_cast<std::uint64_t>(transfers) + b.spent);
+        // Failing fast: a refused transaction gave up at its first conflict, no backoff ladder.
+        BOOST_TEST(std::chrono::duration_cast<std::chrono::milliseconds>(slowest_denied).count() < 2000);
+    }());
+}

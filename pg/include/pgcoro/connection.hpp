@@ -13,6 +13,9 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -37,6 +40,25 @@ struct statement {
     // are sent again on their own: they never ran. Never set it for a statement that
     // writes, locks, or calls a function with side effects.
     bool read_only = false;
+    // Per statement: the longest it may take, from being handed to the connection (or
+    // the pool) to its last result. Past it the statement is cancelled on the server
+    // (the connection stays usable) and errc::timeout is thrown. 0: no limit of its own.
+    // Honoured by connection::execute, pool::execute and transaction::execute for one
+    // statement (a batch has no per-statement limit: bound it with with_timeout).
+    std::chrono::milliseconds timeout{0};
+    // A name for metrics and the slow-statement log (slow_statement::name) instead of the
+    // first line of the SQL. Never sent to the server.
+    std::string name{};
+
+    // Fluent setters: statement::make("SELECT ...", id).with_timeout(50ms).named("user_by_id")
+    statement&& with_timeout(std::chrono::milliseconds limit) && {
+        timeout = limit;
+        return std::move(*this);
+    }
+    statement&& named(std::string n) && {
+        name = std::move(n);
+        return std::move(*this);
+    }
 
     template <typename... Args>
     static statement make(std::string sql, const Args&... args) {
@@ -72,6 +94,21 @@ struct outcome {
         return rows;
     }
 };
+
+// Cancelling a running statement sends PostgreSQL a CancelRequest, on a connection of its
+// own, from a small pool of threads shared by the process: never more than this many
+// cancel sockets at once, however many statements are cancelled together.
+inline constexpr std::size_t max_concurrent_cancels = 4;
+
+// Process-wide counters of those CancelRequests. Thread-safe.
+struct cancel_stats {
+    std::uint64_t requested = 0;  // statements that asked for a server-side cancel
+    std::uint64_t sent = 0;       // CancelRequests sent
+    std::uint64_t coalesced = 0;  // folded into one already waiting for the same connection
+    std::uint64_t skipped = 0;    // not sent: the statement had ended by the time its turn came
+    std::size_t peak_sockets = 0; // most cancel sockets open at once (<= max_concurrent_cancels)
+};
+cancel_stats cancel_statistics() noexcept;
 
 enum class transaction_state { idle, in_transaction, failed, active, unknown };
 

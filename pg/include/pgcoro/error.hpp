@@ -25,6 +25,7 @@ enum class errc {
     unexpected_null,         // a NULL was read into a non-optional value
     out_of_range,            // row or column index out of range, or a value too large
     protocol,                // the server answered something the client did not expect
+    retry_budget_exhausted,  // a transaction would retry, but the shared retry_budget is spent
 };
 
 const std::error_category& category() noexcept;
@@ -84,6 +85,12 @@ sqlstate_kind classify(std::string_view sqlstate) noexcept;
 // True when running the whole transaction again may succeed: serialization failures
 // and deadlocks. Never true for 40003 (the commit's outcome is unknown).
 bool is_retryable(std::string_view sqlstate) noexcept;
+
+// True for "cached plan must not change result type" (0A000): a prepared statement
+// outlived a change to its table. The connection forgets the statement when it sees
+// this; running it again prepares it afresh. connection::execute and pool::execute do so
+// once for a statement outside a transaction; transact() reruns the body.
+bool is_stale_plan(const error& e) noexcept;
 
 // True when the error means the connection cannot be used any more.
 bool is_connection_error(const error& e) noexcept;

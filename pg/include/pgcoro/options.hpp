@@ -5,12 +5,15 @@
 #include <chrono>
 #include <cstddef>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
 namespace pgcoro {
+
+class retry_budget;
 
 using namespace std::chrono_literals;
 
@@ -84,6 +87,10 @@ struct transaction_options {
     // finish instead of losing every race to new ones. 0: never. (Transactions of other
     // pools or processes are not held back.)
     int run_alone_after = 3;
+    // Shared across transactions (and pools, threads): retries beyond its share of the
+    // transactions started fail fast with errc::retry_budget_exhausted instead of
+    // feeding a retry storm. Null: only max_attempts and deadline bound retries.
+    std::shared_ptr<retry_budget> budget;
     // CockroachDB's client-side retry protocol (SAVEPOINT cockroach_restart).
     bool cockroach_savepoint = false;
     // Settings for this transaction only (set_config(name, value, true), like SET LOCAL),

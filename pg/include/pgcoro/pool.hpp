@@ -91,8 +91,10 @@ struct transaction_stats {
     std::uint64_t retries_serialization = 0;  // 40001
     std::uint64_t retries_deadlock = 0;       // 40P01
     std::uint64_t retries_connection = 0;     // connection lost before COMMIT was sent
+    std::uint64_t retries_stale_plan = 0;     // 0A000 "cached plan must not change result type"
     std::uint64_t ran_alone = 0;              // attempts run alone (transaction_options::run_alone_after)
     std::uint64_t exhausted = 0;
+    std::uint64_t budget_denied = 0;          // retries refused by transaction_options::budget
     std::uint64_t unknown_outcomes = 0;
 };
 

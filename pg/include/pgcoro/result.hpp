@@ -2,11 +2,18 @@
 // freed with the last copy), read with typed accessors that check types and NULLs.
 #pragma once
 
+#include <boost/pfr/core.hpp>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string_view>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <vector>
 
+#include "pgcoro/error.hpp"
 #include "pgcoro/types.hpp"
 
 struct pg_result;  // libpq's PGresult, kept out of users' includes
@@ -27,8 +34,19 @@ public:
     template <typename T>
     T get(std::string_view column) const;
 
+    // The whole row as a std::tuple<Ts...> or as an aggregate struct, column k into
+    // element (field) k. The row must have exactly as many columns as T has elements;
+    // each is read as get<> reads it, and a failure names the column:
+    //   struct user { pgcoro::uuid id; std::string email; std::optional<std::string> name; };
+    //   auto u = r.front().as<user>();
+    // Throws errc::type_mismatch (column count, or a column's type), errc::unexpected_null,
+    // errc::out_of_range.
+    template <typename T>
+    T as() const;
+
     bool is_null(int column) const;
     int index() const noexcept { return index_; }
+    std::string_view column_name(int column) const;
 
 private:
     const result* result_;
@@ -51,6 +69,11 @@ public:
 
     row operator[](int index) const;  // throws errc::out_of_range
     row front() const { return (*this)[0]; }
+
+    // Every row as T (see row::as); the column count is checked once, so an empty
+    // result of the wrong shape throws too.
+    template <typename T>
+    std::vector<T> as() const;
 
     // The first column of the first row: for SELECT count(*) and friends.
     template <typename T>
@@ -87,6 +110,65 @@ T row::get(int column) const {
 template <typename T>
 T row::get(std::string_view column) const {
     return get<T>(result_->column_index(column));
+}
+
+namespace detail {
+
+template <typename T>
+struct is_tuple : std::false_type {};
+template <typename... Ts>
+struct is_tuple<std::tuple<Ts...>> : std::true_type {};
+
+// How many columns T takes in row::as.
+template <typename T>
+constexpr std::size_t mapped_width() {
+    if constexpr (is_tuple<T>::value) {
+        return std::tuple_size_v<T>;
+    } else {
+        static_assert(std::is_aggregate_v<T>, "pgcoro: as<T>() maps to a std::tuple or an aggregate struct");
+        return boost::pfr::tuple_size_v<T>;
+    }
+}
+
+// errc::type_mismatch: the result has `columns` columns, T takes `width`.
+void check_width(int columns, std::size_t width);
+// Rethrows `e` (a failure reading column `column`) with the column named.
+[[noreturn]] void rethrow_for_column(const error& e, int column, std::string_view name);
+
+template <typename F>
+void read_column(const row& r, int column, F& out) {
+    try {
+        out = r.get<F>(column);
+    } catch (const error& e) {
+        rethrow_for_column(e, column, r.column_name(column));
+    }
+}
+
+}  // namespace detail
+
+template <typename T>
+T row::as() const {
+    T out{};
+    detail::check_width(result_->columns(), detail::mapped_width<T>());
+    if constexpr (detail::is_tuple<T>::value) {
+        [&]<std::size_t... I>(std::index_sequence<I...>) {
+            (detail::read_column(*this, static_cast<int>(I), std::get<I>(out)), ...);
+        }(std::make_index_sequence<std::tuple_size_v<T>>{});
+    } else {
+        boost::pfr::for_each_field(out, [this](auto& field, std::size_t i) {
+            detail::read_column(*this, static_cast<int>(i), field);
+        });
+    }
+    return out;
+}
+
+template <typename T>
+std::vector<T> result::as() const {
+    detail::check_width(columns(), detail::mapped_width<T>());
+    std::vector<T> out;
+    out.reserve(static_cast<std::size_t>(size()));
+    for (int i = 0, n = size(); i < n; ++i) out.push_back(row(*this, i).as<T>());
+    return out;
 }
 
 }  // namespace pgcoro
