@@ -448,6 +448,7 @@ BOOST_AUTO_TEST_CASE(metrics_parse_as_prometheus_text_and_count_every_request) {
     for (auto* name : {"pgcoro_pool_acquires_total", "pgcoro_pool_acquire_timeouts_total",
                        "pgcoro_pool_acquire_wait_seconds_total", "pgcoro_transaction_attempts_total",
                        "pgcoro_transaction_commits_total", "pgcoro_transaction_retries_exhausted_total",
+                       "pgcoro_transaction_retries_denied_total",
                        "pgcoro_transaction_unknown_outcomes_total", "pgcoro_statements_total",
                        "pgcoro_statement_errors_total", "pgcoro_statement_seconds_total"})
     {
@@ -455,7 +456,7 @@ BOOST_AUTO_TEST_CASE(metrics_parse_as_prometheus_text_and_count_every_request) {
         BOOST_TEST(m.types.count(name) == 1);
         BOOST_TEST(m.types[name] == "counter");
     }
-    BOOST_TEST(m.find("pgcoro_transaction_retries_total").size() == 3);
+    BOOST_TEST(m.find("pgcoro_transaction_retries_total").size() == 4);  // serialization, deadlock, connection, stale_plan
     BOOST_TEST(m.value("pgcoro_pool_max_connections") > 0);
 
     BOOST_REQUIRE(s.send(http_get("/metrics")));
