@@ -32,7 +32,7 @@ asio::thread_pool& cancel_pool() {
 }
 
 struct cancel_counters {
-    std::atomic<std::uint64_t> requested{0}, sent{0}, coalesced{0}, skipped{0};
+    std::atomic<std::uint64_t> requested{0}, sent{0}, coalesced{0}, skipped{0}, rerun{0};
     std::atomic<std::size_t> in_use{0}, peak{0};
 };
 cancel_counters& cancels() {
@@ -43,7 +43,9 @@ cancel_counters& cancels() {
 }  // namespace
 
 connection_impl::connection_impl(asio::any_io_executor e, connect_options o)
-    : ex(std::move(e)), options(std::move(o)), socket(ex) {}
+    : ex(std::move(e)), options(std::move(o)), socket(ex), resume_signal(ex) {
+    resume_signal.expires_at(std::chrono::steady_clock::time_point::max());
+}
 
 connection_impl::~connection_impl() {
     if (socket.is_open()) socket.release();  // libpq owns the descriptor
@@ -110,6 +112,12 @@ asio::awaitable<void> connection_impl::read_loop() {
     auto self = shared_from_this();
     while (!broken) {
         boost::system::error_code ec;
+        if (on_notification) deliver_notifications();  // parsed already, maybe while paused
+        if (read_paused && queue.empty()) {  // a slow listener: the server holds the rest
+            co_await resume_signal.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+            resume_signal.expires_at(std::chrono::steady_clock::time_point::max());
+            continue;
+        }
         co_await socket.async_wait(asio::posix::stream_descriptor::wait_read,
                                    asio::redirect_error(asio::use_awaitable, ec));
         if (broken) break;
@@ -126,6 +134,25 @@ asio::awaitable<void> connection_impl::read_loop() {
         if (!broken && PQstatus(conn) == CONNECTION_BAD) fail_all(last_error(errc::connection_lost));
     }
     reading = false;
+}
+
+void connection_impl::deliver_notifications() {
+    if (broken || read_paused) return;
+    if (queue.empty()) PQisBusy(conn);  // parses what PQconsumeInput read (process_input did otherwise)
+    while (PGnotify* n = PQnotifies(conn)) {
+        notification note{n->relname ? n->relname : "", n->extra ? n->extra : "", n->be_pid};
+        PQfreemem(n);
+        if (!on_notification || !on_notification(std::move(note))) {
+            read_paused = true;
+            return;
+        }
+    }
+}
+
+void connection_impl::resume_reading() {
+    if (!read_paused) return;
+    read_paused = false;
+    resume_signal.cancel();
 }
 
 asio::awaitable<void> connection_impl::flush_loop() {
@@ -277,17 +304,26 @@ void connection_impl::complete(const std::shared_ptr<pending>& done) {
         submit(std::move(done->retained), std::move(h));
         return;
     }
-    // A stale cached plan of a statement known to run outside a transaction (see
-    // submit's rerun_if_stale): it changed nothing and its plan is forgotten, so it runs
-    // again, prepared afresh; a second failure is final.
+    // A statement known to run outside any transaction (submit's `autocommit`) that
+    // failed without doing anything is sent again, once:
+    //  - on a stale cached plan (is_stale_plan): the connection has forgotten the plan;
+    //  - cancelled on the server though nobody cancelled it, right after a CancelRequest
+    //    for an earlier request of this connection: PostgreSQL's cancel stops whatever
+    //    the backend runs when it lands, and in a pipeline that can be the next statement.
     auto& again = done->kept.empty() ? done->retained : done->kept;  // retained: a read-only group's
-    if (done->rerun_if_stale && !again.empty() && done->handler && done->outcomes.size() == 1 &&
-        done->outcomes[0].failure && is_stale_plan(*done->outcomes[0].failure)) {
-        auto h = std::move(*done->handler);
-        done->handler.reset();
-        for (auto& st : again) st.read_only = false;  // alone this time
-        submit(std::move(again), std::move(h), false);
-        return;
+    if (done->autocommit && !again.empty() && done->handler && done->outcomes.size() == 1 &&
+        done->outcomes[0].failure) {
+        const auto& f = *done->outcomes[0].failure;
+        const bool stray_cancel = is_cancel_request(f) && !done->cancelled && last_cancel_seq != 0 &&
+                                  last_cancel_seq < done->seq;
+        if (is_stale_plan(f) || stray_cancel) {
+            if (stray_cancel) cancels().rerun.fetch_add(1, std::memory_order_relaxed);
+            auto h = std::move(*done->handler);
+            done->handler.reset();
+            for (auto& st : again) st.read_only = false;  // alone this time
+            submit(std::move(again), std::move(h), false);
+            return;
+        }
     }
     finish(*done);
 }
@@ -305,7 +341,6 @@ void connection_impl::finish(pending& p) {
     p.handler.reset();
     deliver(std::move(h), nullptr, std::move(p.outcomes));
 }
-
 void connection_impl::fail_all(const error& e) {
     if (!broken && on_broken) {
         auto tell = std::move(on_broken);
@@ -321,12 +356,19 @@ void connection_impl::fail_all(const error& e) {
         p->handler.reset();
         deliver(std::move(h), std::make_exception_ptr(e), {});
     }
-    if (socket.is_open()) socket.cancel();
+    // Release, not just cancel: libpq has closed (or will close) the descriptor, and the
+    // next connection opened may get the same number. A descriptor Asio still held would
+    // be deregistered from the reactor when this object finally goes, taking the new
+    // connection's registration with it: that connection would then never be woken
+    // (seen with pgcoro::listener, which reconnects while the old handle still lives).
+    if (socket.is_open()) socket.release();
+    resume_signal.cancel();
 }
 
 void connection_impl::close(const char* why) noexcept {
     if (!broken) fail_all(error(errc::connection_lost, why));
     if (socket.is_open()) socket.cancel();
+    resume_signal.cancel();
 }
 
 // Asks the server to cancel request `seq` when it is the one running. One job per
@@ -337,6 +379,7 @@ void connection_impl::close(const char* why) noexcept {
 void connection_impl::request_server_cancel(std::uint64_t seq) {
     if (!cancelling || !cancelling->canceller || broken) return;
     cancels().requested.fetch_add(1, std::memory_order_relaxed);
+    last_cancel_seq = std::max(last_cancel_seq, seq);
     cancelling->wanted.store(seq);
     if (cancelling->queued.exchange(true)) {
         cancels().coalesced.fetch_add(1, std::memory_order_relaxed);
@@ -354,7 +397,7 @@ void connection_impl::request_server_cancel(std::uint64_t seq) {
         for (auto peak = n.peak.load(); now > peak && !n.peak.compare_exchange_weak(peak, now);) {
         }
         char buf[256];
-        PQcancel(c->canceller.get(), buf, sizeof buf);  // best effort; the drain handles the rest
+        PQcancel(c->canceller.get(), buf, sizeof buf);
         n.in_use.fetch_sub(1);
         n.sent.fetch_add(1, std::memory_order_relaxed);
     });
@@ -402,9 +445,10 @@ void connection_impl::attach(std::shared_ptr<pending> p, request_handler handler
     p->seq = next_seq++;
     queue.push_back(std::move(p));
     if (queue.size() == 1) front_changed();
+    if (read_paused) resume_signal.cancel();  // a paused reader reads again for this request's results
 }
 
-void connection_impl::submit(std::vector<statement> statements, request_handler handler, bool rerun_if_stale) {
+void connection_impl::submit(std::vector<statement> statements, request_handler handler, bool autocommit) {
     auto fail_now = [&](const error& e) { deliver(std::move(handler), std::make_exception_ptr(e), {}); };
     if (broken) return fail_now(error(errc::connection_lost, "the connection is closed"));
     if (in_script) return fail_now(error(errc::protocol, "a script is running on this connection"));
@@ -475,8 +519,8 @@ void connection_impl::submit(std::vector<statement> statements, request_handler 
     }
     // A single statement on a cached plan is kept until its answer: if the plan went
     // stale outside a transaction, complete() sends it again (once).
-    p->rerun_if_stale = rerun_if_stale && statements.size() == 1 && uses[0];
-    if (p->rerun_if_stale && !grouped) p->kept = std::move(statements);
+    p->autocommit = autocommit && statements.size() == 1;
+    if (p->autocommit && !grouped) p->kept = std::move(statements);
     if (grouped) {
         // No Sync yet: it is sent once, after every read-only request of this loop turn
         // (PQpipelineSync is also what flushes, so the group leaves in one write).
@@ -526,7 +570,7 @@ void connection_impl::submit_script(std::string sql, request_handler handler) {
 
 cancel_stats cancel_statistics() noexcept {
     auto& n = detail::cancels();
-    return {n.requested.load(), n.sent.load(), n.coalesced.load(), n.skipped.load(), n.peak.load()};
+    return {n.requested.load(), n.sent.load(), n.coalesced.load(), n.skipped.load(), n.rerun.load(), n.peak.load()};
 }
 
 // --- the public handle
@@ -552,6 +596,7 @@ asio::awaitable<connection> connection::connect(asio::any_io_executor ex, connec
         co_await impl->connect();
     } catch (...) {
         impl->broken = true;
+        if (impl->socket.is_open()) impl->socket.release();  // see fail_all: libpq closed it
         throw;
     }
     co_return connection(std::move(impl));

@@ -5,6 +5,7 @@
 
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -20,6 +21,7 @@
 #include <vector>
 
 #include "pgcoro/connection.hpp"
+#include "pgcoro/listener.hpp"
 
 namespace pgcoro::detail {
 
@@ -68,7 +70,7 @@ struct pending {
     bool aborted = false;                   // skipped for another member's failure: send again
     std::vector<statement> retained;        // what to send again
     std::vector<statement> kept;            // a cached single statement, for a stale-plan rerun
-    bool rerun_if_stale = false;            // see connection_impl::submit
+    bool autocommit = false;                // a single statement outside any transaction (submit)
 };
 
 struct connection_impl : std::enable_shared_from_this<connection_impl> {
@@ -76,9 +78,10 @@ struct connection_impl : std::enable_shared_from_this<connection_impl> {
     ~connection_impl();
 
     asio::awaitable<void> connect();
-    // rerun_if_stale: the statements run outside any transaction, so one that fails on a
-    // stale cached plan (is_stale_plan) may be sent again, once.
-    void submit(std::vector<statement> statements, request_handler handler, bool rerun_if_stale = false);
+    // autocommit: the statement runs outside any transaction, so when it fails having
+    // done nothing (a stale cached plan, a CancelRequest meant for the request before it)
+    // it may be sent again, once (complete()).
+    void submit(std::vector<statement> statements, request_handler handler, bool autocommit = false);
     void close_group();
     void submit_script(std::string sql, request_handler handler);
     void close(const char* why) noexcept;
@@ -106,6 +109,7 @@ struct connection_impl : std::enable_shared_from_this<connection_impl> {
     connect_options options;
     PGconn* conn = nullptr;
     std::shared_ptr<cancel_state> cancelling;
+    std::uint64_t last_cancel_seq = 0;  // the latest request a CancelRequest was asked for
     std::uint64_t next_seq = 1;
     asio::posix::stream_descriptor socket;
     std::deque<std::shared_ptr<pending>> queue;
@@ -119,6 +123,14 @@ struct connection_impl : std::enable_shared_from_this<connection_impl> {
     // Called once when the connection breaks (not when close() is asked for after the
     // pool cleared it): how a pool learns at once that its server went away.
     std::function<void()> on_broken;
+    // LISTEN/NOTIFY (pgcoro::listener): each notification the server sends is handed
+    // here; returning false pauses reading the socket until resume_reading() (the
+    // server then holds further notifications: backpressure, nothing dropped).
+    std::function<bool(notification)> on_notification;
+    bool read_paused = false;
+    asio::steady_timer resume_signal;
+    void resume_reading();
+    void deliver_notifications();
 
     // LRU of prepared statements: most recently used at the front.
     std::list<std::shared_ptr<prepared>> lru;

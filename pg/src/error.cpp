@@ -69,6 +69,11 @@ bool is_stale_plan(const error& e) noexcept {
            e.diag().message.starts_with("cached plan must not change result type");
 }
 
+bool is_cancel_request(const error& e) noexcept {
+    return e.kind() == errc::sql && classify(e.sqlstate()) == sqlstate_kind::query_canceled &&
+           e.diag().message.starts_with("canceling statement due to user request");
+}
+
 bool is_connection_error(const error& e) noexcept {
     switch (e.kind()) {
     case errc::connect_failed:

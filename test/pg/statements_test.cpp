@@ -9,6 +9,7 @@
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <chrono>
@@ -287,5 +288,39 @@ BOOST_AUTO_TEST_CASE(a_stale_cached_plan_is_prepared_again) {
         co_await c.query("ROLLBACK");
         BOOST_TEST((co_await c.query("SELECT * FROM stale_plan")).columns() == 3);
         co_await admin.query("DROP TABLE stale_plan");
+    }());
+}
+
+// A statement pipelined right behind a cancelled one must not pay for it: PostgreSQL's
+// CancelRequest stops whatever the backend runs when it lands, which can already be the
+// next statement. Outside a transaction, pgcoro runs that statement again. 30 rounds on
+// one shared connection: a timed-out pg_sleep, then at once a statement that must succeed.
+BOOST_AUTO_TEST_CASE(the_statement_behind_a_cancelled_one_is_not_cancelled_with_it) {
+    asio::io_context ioc;
+    run(ioc, [&]() -> asio::awaitable<void> {
+        pool p(ioc.get_executor(), popts("pgcoro_statements_test", 1));
+        const auto before = cancel_statistics();
+        int ok = 0;
+        for (int i = 0; i < 30; ++i) {
+            if (i % 2 == 0) {
+                try {
+                    co_await p.execute(statement::make("SELECT pg_sleep(10)").with_timeout(std::chrono::milliseconds(20 + i)));
+                } catch (const pgcoro::error& e) {
+                    BOOST_TEST((e.kind() == errc::timeout), e.what());
+                }
+            } else {  // the statement loses a race against a timer (Asio's ||)
+                using namespace asio::experimental::awaitable_operators;
+                asio::steady_timer t(ioc, std::chrono::milliseconds(20 + i));
+                auto winner = co_await (p.query("SELECT pg_sleep(10)") || t.async_wait(asio::use_awaitable));
+                BOOST_TEST(winner.index() == 1u);
+            }
+            // Queued behind the cancelled sleep on the same connection.
+            auto r = co_await p.query(
+                "SELECT $1::int + count(*) FROM pg_stat_activity WHERE application_name = 'nobody here'", i);
+            ok += r.scalar<std::int64_t>() == i;
+        }
+        BOOST_TEST(ok == 30);
+        BOOST_TEST_MESSAGE("run again after a cancel meant for the statement before: "
+                           << cancel_statistics().rerun - before.rerun << " of 30");
     }());
 }

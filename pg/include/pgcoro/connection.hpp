@@ -106,6 +106,7 @@ struct cancel_stats {
     std::uint64_t sent = 0;       // CancelRequests sent
     std::uint64_t coalesced = 0;  // folded into one already waiting for the same connection
     std::uint64_t skipped = 0;    // not sent: the statement had ended by the time its turn came
+    std::uint64_t rerun = 0;      // autocommit statements run again after a cancel meant for the one before
     std::size_t peak_sockets = 0; // most cancel sockets open at once (<= max_concurrent_cancels)
 };
 cancel_stats cancel_statistics() noexcept;

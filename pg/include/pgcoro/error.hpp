@@ -92,6 +92,10 @@ bool is_retryable(std::string_view sqlstate) noexcept;
 // once for a statement outside a transaction; transact() reruns the body.
 bool is_stale_plan(const error& e) noexcept;
 
+// True for 57014 "canceling statement due to user request": a CancelRequest (not a
+// statement_timeout, which has its own message) stopped the statement.
+bool is_cancel_request(const error& e) noexcept;
+
 // True when the error means the connection cannot be used any more.
 bool is_connection_error(const error& e) noexcept;
 

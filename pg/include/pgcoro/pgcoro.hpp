@@ -3,6 +3,7 @@
 
 #include "pgcoro/connection.hpp"
 #include "pgcoro/error.hpp"
+#include "pgcoro/listener.hpp"
 #include "pgcoro/lookup_batcher.hpp"
 #include "pgcoro/options.hpp"
 #include "pgcoro/pool.hpp"
