@@ -198,7 +198,9 @@ inline net::response http_request(unsigned short port, net::http::verb method, c
                                   const std::string& body = {}, const std::string& content_type = "application/json",
                                   const header_list& headers = {}) {
     auto& validation = openapi_validation::instance();
-    if (!validation.enabled() || !validation.is_server(port))
+    // The test-only routes (PGCORO_TEST_ROUTES: /debug/...) are not part of the API, and
+    // tests time them: they go to the server directly.
+    if (!validation.enabled() || !validation.is_server(port) || target.starts_with("/debug/"))
         return http_exchange(port, method, target, body, content_type, headers);
     const std::string method_name(net::http::to_string(method));
     bool json = content_type == "application/json";
