@@ -73,11 +73,11 @@ asio::awaitable<void> connection_impl::connect() {
         if (poll == PGRES_POLLING_FAILED) throw last_error(errc::connect_failed);
         int fd = PQsocket(conn);
         if (fd < 0) throw last_error(errc::connect_failed);
-        // libpq may move to another socket (another host, SSL fallback): follow it.
-        if (!socket.is_open() || socket.native_handle() != fd) {
-            if (socket.is_open()) socket.release();
-            socket.assign(fd);
-        }
+        // Registered afresh each time: when libpq moves to another socket (the next host,
+        // an SSL fallback) the new one often gets the old one's number, and the reactor
+        // forgot the old one when libpq closed it, so comparing numbers is not enough.
+        if (socket.is_open()) socket.release();
+        socket.assign(fd);
         auto which = poll == PGRES_POLLING_READING ? asio::posix::stream_descriptor::wait_read
                                                    : asio::posix::stream_descriptor::wait_write;
         // The socket wait reports errors as a value: `||` waits for the first *success*,
@@ -314,8 +314,10 @@ void connection_impl::complete(const std::shared_ptr<pending>& done) {
     if (done->autocommit && !again.empty() && done->handler && done->outcomes.size() == 1 &&
         done->outcomes[0].failure) {
         const auto& f = *done->outcomes[0].failure;
-        const bool stray_cancel = is_cancel_request(f) && !done->cancelled && last_cancel_seq != 0 &&
-                                  last_cancel_seq < done->seq;
+        // Only the request right behind the one a CancelRequest was sent for: an
+        // administrator's pg_cancel_backend() at any other time is respected.
+        const bool stray_cancel =
+            is_cancel_request(f) && !done->cancelled && last_cancel_seq != 0 && done->seq == last_cancel_seq + 1;
         if (is_stale_plan(f) || stray_cancel) {
             if (stray_cancel) cancels().rerun.fetch_add(1, std::memory_order_relaxed);
             auto h = std::move(*done->handler);
@@ -473,8 +475,13 @@ void connection_impl::submit(std::vector<statement> statements, request_handler 
     // Evicted statements are closed in a group of their own, ahead of the request.
     auto p = std::make_shared<pending>();
     p->outcomes.resize(statements.size());
-    std::vector<std::shared_ptr<prepared>> evicted = std::move(stale);
-    stale.clear();
+    std::vector<std::shared_ptr<prepared>> evicted;
+    // Statements forgotten for a stale plan are closed only outside a transaction: in a
+    // failed one DEALLOCATE would fail too, and the statement would stay on the server.
+    if (!stale.empty() && queue.empty() && PQtransactionStatus(conn) == PQTRANS_IDLE) {
+        evicted = std::move(stale);
+        stale.clear();
+    }
     std::vector<std::shared_ptr<prepared>> uses(statements.size());
     std::vector<bool> fresh(statements.size(), false);
     if (options.statement_cache_capacity > 0) {

@@ -65,10 +65,16 @@ bool is_retryable(std::string_view s) noexcept {
 }
 
 bool is_stale_plan(const error& e) noexcept {
+    // The server function that raises it, which does not depend on the server's language
+    // (lc_messages), or else the English message.
     return e.kind() == errc::sql && classify(e.sqlstate()) == sqlstate_kind::feature_not_supported &&
-           e.diag().message.starts_with("cached plan must not change result type");
+           (e.diag().routine == "RevalidateCachedQuery" ||
+            e.diag().message.starts_with("cached plan must not change result type"));
 }
 
+// English only: 57014 has one routine (ProcessInterrupts) for every cause, and only the
+// message tells a CancelRequest from statement_timeout. On a server in another language
+// this is false: no rerun, the 57014 is thrown.
 bool is_cancel_request(const error& e) noexcept {
     return e.kind() == errc::sql && classify(e.sqlstate()) == sqlstate_kind::query_canceled &&
            e.diag().message.starts_with("canceling statement due to user request");

@@ -19,9 +19,12 @@ namespace pgcoro {
 namespace asio = boost::asio;
 
 struct listener::state : std::enable_shared_from_this<listener::state> {
-    state(asio::any_io_executor e, listener_options o) : ex(std::move(e)), options(std::move(o)), wake(ex), broke(ex) {
+    state(asio::any_io_executor e, listener_options o)
+        : ex(std::move(e)), options(std::move(o)), wake(ex), broke(ex), backoff(ex) {
         wake.expires_at(std::chrono::steady_clock::time_point::max());
         broke.expires_at(std::chrono::steady_clock::time_point::max());
+        options.reconnect_min = std::max(options.reconnect_min, std::chrono::milliseconds(1));
+        options.reconnect_max = std::max(options.reconnect_max, options.reconnect_min);
     }
 
     asio::any_io_executor ex;
@@ -31,6 +34,7 @@ struct listener::state : std::enable_shared_from_this<listener::state> {
     std::deque<listener_event> events;
     asio::steady_timer wake;         // cancelled when an event arrives (next() waits on it)
     asio::steady_timer broke;        // cancelled when the connection breaks (the supervisor waits on it)
+    asio::steady_timer backoff;      // the supervisor's wait before reconnecting (close() cancels it)
     bool supervising = false;
     bool closed = false;
     listener_stats counts;
@@ -68,13 +72,17 @@ struct listener::state : std::enable_shared_from_this<listener::state> {
         };
     }
 
+    // The first listen() connects; after that the supervisor owns reconnecting.
     asio::awaitable<void> ensure_connected() {
-        if (conn.impl() && conn.is_open()) co_return;
-        adopt(co_await connection::connect(ex, options.connection));
-        if (!supervising) {
-            supervising = true;
-            asio::co_spawn(ex, [self = shared_from_this()] { return self->supervise(); }, asio::detached);
+        if (supervising) co_return;
+        auto c = co_await connection::connect(ex, options.connection);
+        if (closed) {
+            c.close();
+            co_return;
         }
+        adopt(std::move(c));
+        supervising = true;
+        asio::co_spawn(ex, [self = shared_from_this()] { return self->supervise(); }, asio::detached);
     }
 
     // Waits for the connection to break, then reconnects (capped exponential backoff)
@@ -87,24 +95,31 @@ struct listener::state : std::enable_shared_from_this<listener::state> {
                 boost::system::error_code ec;
                 co_await broke.async_wait(asio::redirect_error(asio::use_awaitable, ec));
                 broke.expires_at(std::chrono::steady_clock::time_point::max());
-                if (closed) break;
-                if (conn.is_open()) continue;
+                continue;  // closed, or broken (checked above), or woken for nothing
             }
-            asio::steady_timer t(ex, delay);
+            backoff.expires_after(delay);
             boost::system::error_code ec;
-            co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+            co_await backoff.async_wait(asio::redirect_error(asio::use_awaitable, ec));
             if (closed) break;
             try {
                 auto c = co_await connection::connect(ex, options.connection);
+                if (closed) {
+                    c.close();
+                    break;
+                }
+                // The hooks go on before LISTEN: a notification that arrives with LISTEN's
+                // answer is then handed over, not left parsed in libpq.
+                adopt(c);
                 batch b;
                 for (auto& ch : channels) b.statements.push_back(statement{"LISTEN " + quoted(ch), {}});
                 if (!b.statements.empty())
                     for (auto& o : co_await c.execute(std::move(b))) o.value();
-                adopt(std::move(c));
+                if (closed) break;
                 ++counts.reconnects;
                 delay = options.reconnect_min;
                 push(listener_event{std::nullopt, "reconnected: notifications sent while disconnected are lost"});
-            } catch (const error&) {
+            } catch (const std::exception&) {
+                if (conn.impl()) conn.close();  // half set up: start again after the backoff
                 delay = std::min(options.reconnect_max, delay * 2);
             }
         }
@@ -120,15 +135,17 @@ asio::awaitable<void> listener::listen(std::string channel) {
     auto s = state_;
     if (s->closed) throw error(errc::pool_closed, "the listener is closed");
     co_await s->ensure_connected();
-    co_await s->conn.query("LISTEN " + state::quoted(channel));
-    s->channels.insert(std::move(channel));
+    // Recorded first: a reconnect from here on LISTENs on it too. While disconnected,
+    // the supervisor's reconnect does the LISTEN.
+    s->channels.insert(channel);
+    if (s->conn.is_open()) co_await s->conn.query("LISTEN " + state::quoted(channel));
 }
 
 asio::awaitable<void> listener::unlisten(std::string channel) {
     auto s = state_;
     if (s->closed) throw error(errc::pool_closed, "the listener is closed");
     s->channels.erase(channel);
-    if (s->conn.impl() && s->conn.is_open()) co_await s->conn.query("UNLISTEN " + state::quoted(channel));
+    if (s->conn.is_open()) co_await s->conn.query("UNLISTEN " + state::quoted(channel));
 }
 
 asio::awaitable<listener_event> listener::next() {
@@ -168,7 +185,9 @@ void listener::close() {
         state_->conn.close();
     }
     state_->broke.cancel();
+    state_->backoff.cancel();
     state_->wake.cancel();
+    state_->events.clear();  // next() throws pool_closed from now on
 }
 
 }  // namespace pgcoro

@@ -40,6 +40,10 @@ public:
     // Starts Prism forwarding to 127.0.0.1:upstream; returns when it listens.
     openapi_proxy(const std::string& prism, const std::string& document, unsigned short upstream)
         : port_(free_port()) {
+        // Everything the child needs is made before fork(): in a threaded process only
+        // async-signal-safe calls are safe between fork() and exec().
+        const std::string port = std::to_string(port_);
+        const std::string target = "http://127.0.0.1:" + std::to_string(upstream);
         int fds[2];
         if (pipe(fds) != 0) throw std::runtime_error("pipe failed");
         pid_ = fork();
@@ -47,10 +51,8 @@ public:
         if (pid_ == 0) {
             dup2(fds[1], STDOUT_FILENO);
             dup2(fds[1], STDERR_FILENO);
-            close(fds[0]);
-            close(fds[1]);
-            std::string port = std::to_string(port_);
-            std::string target = "http://127.0.0.1:" + std::to_string(upstream);
+            // Prism outlives many of the test's sockets: it must not hold copies of them.
+            close_range(3, ~0U, 0);
             execl(prism.c_str(), prism.c_str(), "proxy", "--host", "127.0.0.1", "--port", port.c_str(),
                   "--errors=false", document.c_str(), target.c_str(), static_cast<char*>(nullptr));
             _exit(127);

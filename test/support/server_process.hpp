@@ -80,7 +80,7 @@ public:
     }
 
     ~server_process() {
-        if (port_) openapi_validation::instance().server_stopped(port_);
+        stopped();
         if (pid_ > 0) {
             kill(pid_, SIGKILL);
             waitpid(pid_, nullptr, 0);
@@ -98,7 +98,7 @@ public:
         int status = 0;
         waitpid(pid_, &status, 0);
         pid_ = -1;
-        openapi_validation::instance().server_stopped(port_);
+        stopped();
         return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     }
 
@@ -113,7 +113,7 @@ public:
             int status = 0;
             if (waitpid(pid_, &status, WNOHANG) == pid_) {
                 pid_ = -1;
-                openapi_validation::instance().server_stopped(port_);
+                stopped();
                 return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
             }
             if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
@@ -128,6 +128,13 @@ public:
     }
 
 private:
+    // Its validating proxy goes with it, once: a later server may get the same port.
+    void stopped() {
+        if (port_ && !proxy_released_) openapi_validation::instance().server_stopped(port_);
+        proxy_released_ = true;
+    }
+
+    bool proxy_released_ = false;
     pid_t pid_ = -1;
     FILE* log_ = nullptr;
     unsigned short port_ = 0;
