@@ -1,3 +1,6 @@
+// One PostgreSQL connection: connecting, the reader and writer loops, pipelined requests
+// and their answers, and the public handle. Server-side cancellation is cancel.cpp; the
+// hand-over of notifications is listener.cpp.
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/associated_cancellation_slot.hpp>
 #include <boost/asio/associated_executor.hpp>
@@ -7,7 +10,6 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
@@ -19,28 +21,6 @@
 namespace pgcoro {
 
 namespace detail {
-
-namespace {
-
-// PQcancel blocks (it opens a new connection to the server), so it runs here, off the
-// event loops, on max_concurrent_cancels threads: that many cancel sockets at most, however
-// many statements are cancelled at once (a cancel storm queues here instead of opening
-// hundreds of connections to the server). Created on first use.
-asio::thread_pool& cancel_pool() {
-    static asio::thread_pool pool(max_concurrent_cancels);
-    return pool;
-}
-
-struct cancel_counters {
-    std::atomic<std::uint64_t> requested{0}, sent{0}, coalesced{0}, skipped{0}, rerun{0};
-    std::atomic<std::size_t> in_use{0}, peak{0};
-};
-cancel_counters& cancels() {
-    static cancel_counters c;
-    return c;
-}
-
-}  // namespace
 
 connection_impl::connection_impl(asio::any_io_executor e, connect_options o)
     : ex(std::move(e)), options(std::move(o)), socket(ex), resume_signal(ex) {
@@ -134,25 +114,6 @@ asio::awaitable<void> connection_impl::read_loop() {
         if (!broken && PQstatus(conn) == CONNECTION_BAD) fail_all(last_error(errc::connection_lost));
     }
     reading = false;
-}
-
-void connection_impl::deliver_notifications() {
-    if (broken || read_paused) return;
-    if (queue.empty()) PQisBusy(conn);  // parses what PQconsumeInput read (process_input did otherwise)
-    while (PGnotify* n = PQnotifies(conn)) {
-        notification note{n->relname ? n->relname : "", n->extra ? n->extra : "", n->be_pid};
-        PQfreemem(n);
-        if (!on_notification || !on_notification(std::move(note))) {
-            read_paused = true;
-            return;
-        }
-    }
-}
-
-void connection_impl::resume_reading() {
-    if (!read_paused) return;
-    read_paused = false;
-    resume_signal.cancel();
 }
 
 asio::awaitable<void> connection_impl::flush_loop() {
@@ -314,12 +275,15 @@ void connection_impl::complete(const std::shared_ptr<pending>& done) {
     if (done->autocommit && !again.empty() && done->handler && done->outcomes.size() == 1 &&
         done->outcomes[0].failure) {
         const auto& f = *done->outcomes[0].failure;
-        // Only the request right behind the one a CancelRequest was sent for: an
-        // administrator's pg_cancel_backend() at any other time is respected.
-        const bool stray_cancel =
-            is_cancel_request(f) && !done->cancelled && last_cancel_seq != 0 && done->seq == last_cancel_seq + 1;
+        // Only a request after the one a CancelRequest was asked for, within a second or
+        // two of it (the CancelRequest can land a few requests late: its connection is
+        // forked by the server): an administrator's pg_cancel_backend() at any other time
+        // is respected.
+        const bool stray_cancel = is_cancel_request(f) && !done->cancelled && last_cancel_seq != 0 &&
+                                  done->seq > last_cancel_seq &&
+                                  std::chrono::steady_clock::now() - last_cancel_at < std::chrono::seconds(2);
         if (is_stale_plan(f) || stray_cancel) {
-            if (stray_cancel) cancels().rerun.fetch_add(1, std::memory_order_relaxed);
+            if (stray_cancel) count_stray_cancel_rerun();
             auto h = std::move(*done->handler);
             done->handler.reset();
             for (auto& st : again) st.read_only = false;  // alone this time
@@ -371,64 +335,6 @@ void connection_impl::close(const char* why) noexcept {
     if (!broken) fail_all(error(errc::connection_lost, why));
     if (socket.is_open()) socket.cancel();
     resume_signal.cancel();
-}
-
-// Asks the server to cancel request `seq` when it is the one running. One job per
-// connection waits in cancel_pool at a time: a later request updates what it cancels
-// (coalesced). When the job runs it skips a request that is no longer at the front.
-// (A CancelRequest stops whatever the backend runs when it arrives; in a pipeline that
-// can already be the next statement, a limit of libpq's cancel protocol.)
-void connection_impl::request_server_cancel(std::uint64_t seq) {
-    if (!cancelling || !cancelling->canceller || broken) return;
-    cancels().requested.fetch_add(1, std::memory_order_relaxed);
-    last_cancel_seq = std::max(last_cancel_seq, seq);
-    cancelling->wanted.store(seq);
-    if (cancelling->queued.exchange(true)) {
-        cancels().coalesced.fetch_add(1, std::memory_order_relaxed);
-        return;
-    }
-    asio::post(cancel_pool(), [c = cancelling] {
-        c->queued.store(false);
-        auto target = c->wanted.load();
-        if (c->running.load() != target) {
-            cancels().skipped.fetch_add(1, std::memory_order_relaxed);
-            return;
-        }
-        auto& n = cancels();
-        auto now = n.in_use.fetch_add(1) + 1;
-        for (auto peak = n.peak.load(); now > peak && !n.peak.compare_exchange_weak(peak, now);) {
-        }
-        char buf[256];
-        PQcancel(c->canceller.get(), buf, sizeof buf);
-        n.in_use.fetch_sub(1);
-        n.sent.fetch_add(1, std::memory_order_relaxed);
-    });
-}
-
-void connection_impl::front_changed() {
-    if (!cancelling) return;
-    if (queue.empty()) {
-        cancelling->running.store(0);
-        return;
-    }
-    auto& front = queue.front();
-    cancelling->running.store(front->seq);
-    // Cancelled while it waited behind others: it runs now, so stop it on the server
-    // rather than let it run to the end for nobody.
-    if (front->cancelled && !front->simple) request_server_cancel(front->seq);
-}
-
-// The awaiting coroutine was cancelled: answer it at once. The request stays in the
-// queue so its results are drained and dropped, keeping the connection usable; when it
-// is the one running on the server, the server is asked to cancel it too.
-void connection_impl::on_cancel(const std::shared_ptr<pending>& p) {
-    if (!p->handler) return;
-    bool running = !queue.empty() && queue.front() == p;
-    auto h = std::move(*p->handler);
-    p->handler.reset();
-    p->cancelled = true;
-    deliver(std::move(h), std::make_exception_ptr(error(errc::cancelled, "statement cancelled")), {});
-    if (running) request_server_cancel(p->seq);
 }
 
 void connection_impl::attach(std::shared_ptr<pending> p, request_handler handler) {
@@ -574,11 +480,6 @@ void connection_impl::submit_script(std::string sql, request_handler handler) {
 }
 
 }  // namespace detail
-
-cancel_stats cancel_statistics() noexcept {
-    auto& n = detail::cancels();
-    return {n.requested.load(), n.sent.load(), n.coalesced.load(), n.skipped.load(), n.rerun.load(), n.peak.load()};
-}
 
 // --- the public handle
 

@@ -110,6 +110,7 @@ struct connection_impl : std::enable_shared_from_this<connection_impl> {
     PGconn* conn = nullptr;
     std::shared_ptr<cancel_state> cancelling;
     std::uint64_t last_cancel_seq = 0;  // the latest request a CancelRequest was asked for
+    std::chrono::steady_clock::time_point last_cancel_at;  // and when
     std::uint64_t next_seq = 1;
     asio::posix::stream_descriptor socket;
     std::deque<std::shared_ptr<pending>> queue;
@@ -144,6 +145,7 @@ struct connection_impl : std::enable_shared_from_this<connection_impl> {
 // cached plan is run again once (connection.cpp).
 asio::awaitable<result> execute_autocommit(connection& c, statement s);
 
+void count_stray_cancel_rerun() noexcept;      // cancel.cpp: cancel_stats::rerun
 error error_from_result(const PGresult* r);     // server_error.cpp
 std::string trimmed(const char* message);        // server_error.cpp: without the trailing newline
 bool cacheable(std::string_view sql);            // statement_cache.cpp: worth a named prepared statement?

@@ -18,6 +18,33 @@ namespace pgcoro {
 
 namespace asio = boost::asio;
 
+// --- the connection's side: handing notifications over, pausing for a slow consumer
+
+namespace detail {
+
+void connection_impl::deliver_notifications() {
+    if (broken || read_paused) return;
+    if (queue.empty()) PQisBusy(conn);  // parses what PQconsumeInput read (process_input did otherwise)
+    while (PGnotify* n = PQnotifies(conn)) {
+        notification note{n->relname ? n->relname : "", n->extra ? n->extra : "", n->be_pid};
+        PQfreemem(n);
+        if (!on_notification || !on_notification(std::move(note))) {
+            read_paused = true;
+            return;
+        }
+    }
+}
+
+void connection_impl::resume_reading() {
+    if (!read_paused) return;
+    read_paused = false;
+    resume_signal.cancel();
+}
+
+}  // namespace detail
+
+// --- the listener
+
 struct listener::state : std::enable_shared_from_this<listener::state> {
     state(asio::any_io_executor e, listener_options o)
         : ex(std::move(e)), options(std::move(o)), wake(ex), broke(ex), backoff(ex) {
